@@ -1,0 +1,38 @@
+# One entry point for people and CI. `make run` and `make test` set everything up themselves.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+EMBEDDED := $(PY) -m truststream.embedded
+
+.PHONY: run test lint format check setup clean-var
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(EMBEDDED) run
+
+test: setup
+	bin/system-packages
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(EMBEDDED) exec -- $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: setup
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+check: setup
+	$(EMBEDDED) exec -- $(PY) manage.py check --deploy
+
+clean-var:
+	rm -rf var

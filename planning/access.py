@@ -1,0 +1,96 @@
+"""Who may do what with a plan.
+
+Plan permissions are django-guardian object permissions. They are derived from
+`PlanMembership` by `sync_permissions`, which the membership services call in the same
+transaction that changes the membership, so the two never disagree.
+"""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed
+from guardian.core import ObjectPermissionChecker
+from guardian.shortcuts import assign_perm, remove_perm
+
+from planning.models import DeploymentPlan, PlanMembership
+
+VIEW = "view_deploymentplan"
+CHANGE = "change_deploymentplan"
+MANAGE = "manage_deploymentplan"
+
+# Viewers read, editors change content, owners also manage members and archive.
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    PlanMembership.Role.VIEWER: (VIEW,),
+    PlanMembership.Role.EDITOR: (VIEW, CHANGE),
+    PlanMembership.Role.OWNER: (VIEW, CHANGE, MANAGE),
+}
+ALL_PERMISSIONS = (VIEW, CHANGE, MANAGE)
+
+
+def sync_permissions(*, plan: DeploymentPlan, user, role: str | None) -> None:
+    """Make the user's object permissions on the plan match `role` (None: no membership).
+
+    The caller runs this inside the transaction that changed the membership.
+    """
+    granted = set(ROLE_PERMISSIONS.get(role, ())) if role else set()
+    for perm in ALL_PERMISSIONS:
+        if perm in granted:
+            assign_perm(perm, user, plan)
+        else:
+            remove_perm(perm, user, plan)
+
+
+def get_plan_for_user(user, plan_id: int, perm: str = VIEW) -> DeploymentPlan:
+    """Return the plan if the user may `perm` it.
+
+    Outsiders get 404 whatever they ask for, so that nobody learns a plan exists; members
+    without the permission get 403. `plan.permissions` holds what the user may do.
+    """
+    if not user.is_authenticated:
+        raise Http404
+    try:
+        plan = DeploymentPlan.objects.get(pk=plan_id)
+    except (DeploymentPlan.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    checker = ObjectPermissionChecker(user)
+    plan.permissions = frozenset(checker.get_perms(plan))
+    if VIEW not in plan.permissions:
+        raise Http404
+    if perm not in plan.permissions:
+        raise PermissionDenied
+    return plan
+
+
+def get_membership(plan: DeploymentPlan, membership_id: int) -> PlanMembership:
+    """Return a membership of this plan, else 404 (an id from another plan is not found)."""
+    try:
+        membership = plan.memberships.select_related("user").get(pk=membership_id)
+    except (PlanMembership.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    membership.plan = plan
+    return membership
+
+
+def plan_view(perm: str = VIEW, methods: tuple[str, ...] = ("GET",)):
+    """Decorate a view of one plan: `view(request, plan, ...)`.
+
+    The order of the checks is the point: anonymous users go to log in, outsiders get 404
+    whatever the method, members get 405 for a wrong method and 403 without `perm`.
+    """
+    allowed = {*methods, "HEAD"} if "GET" in methods else set(methods)
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapper(request, plan_id: int, *args, **kwargs):
+            plan = get_plan_for_user(request.user, plan_id)
+            if request.method not in allowed:
+                return HttpResponseNotAllowed(sorted(allowed))
+            if perm not in plan.permissions:
+                raise PermissionDenied
+            return view(request, plan, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,30 @@
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from planning.models import PlanMembership
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def membership_added_notify(membership_id: int) -> None:
+    """Tell a new member which plan they were added to, with a link to it."""
+    membership = (
+        PlanMembership.objects.select_related("plan", "user", "added_by")
+        .filter(pk=membership_id)
+        .first()
+    )
+    if membership is None:  # removed again before the worker got to it
+        return
+    context = {
+        "membership": membership,
+        "plan": membership.plan,
+        "plan_url": settings.SITE_URL + reverse("planning:plan_detail", args=[membership.plan_id]),
+    }
+    send_mail(
+        subject=f"[TrustStram] You were added to {membership.plan}",
+        message=render_to_string("planning/email/member_added.txt", context),
+        from_email=None,
+        recipient_list=[membership.user.email],
+    )

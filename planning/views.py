@@ -1,0 +1,187 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
+
+from planning import services
+from planning.access import CHANGE, MANAGE, get_membership, plan_view
+from planning.forms import MemberAddForm, MemberRoleForm, PlanFilterForm, PlanForm
+from planning.selectors import plan_members, plans_for_user
+
+
+def _apply_validation_error(form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form, on its field where it names one."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+@login_required
+@require_GET
+def plan_list(request: HttpRequest) -> HttpResponse:
+    form = PlanFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    plans = plans_for_user(
+        request.user,
+        q=filters.get("q", ""),
+        environment=filters.get("environment", ""),
+        status=filters.get("status", ""),
+        archived=filters.get("archived", False),
+    )
+    page = Paginator(plans, settings.PLANS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "filtered": any(filters.values()) if filters else bool(request.GET.get("q")),
+        "query": query.urlencode(),
+    }
+    template = "planning/_plan_table.html" if request.htmx else "planning/plan_list.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan_create(request: HttpRequest) -> HttpResponse:
+    form = PlanForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            plan = services.plan_create(user=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _apply_validation_error(form, error)
+        else:
+            messages.success(request, f"Plan “{plan}” created. You are its owner.")
+            return redirect("planning:plan_detail", plan.pk)
+    return render(request, "planning/plan_form.html", {"form": form}, status=_status(form))
+
+
+def _status(form) -> int:
+    return 400 if form.is_bound and form.errors else 200
+
+
+@plan_view()
+def plan_detail(request: HttpRequest, plan) -> HttpResponse:
+    return render(
+        request,
+        "planning/plan_detail.html",
+        {
+            "plan": plan,
+            "members": plan_members(plan),
+            "add_form": MemberAddForm(),
+        },
+    )
+
+
+@plan_view(CHANGE, methods=("GET", "POST"))
+def plan_edit(request: HttpRequest, plan) -> HttpResponse:
+    if plan.is_archived:
+        messages.error(request, "This plan is archived. Restore it before changing it.")
+        return redirect("planning:plan_detail", plan.pk)
+    form = PlanForm(request.POST or None, instance=plan)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.plan_update(plan=plan, **form.cleaned_data)
+        except ValidationError as error:
+            _apply_validation_error(form, error)
+        else:
+            messages.success(request, "Plan updated.")
+            return redirect("planning:plan_detail", plan.pk)
+    return render(
+        request, "planning/plan_form.html", {"form": form, "plan": plan}, status=_status(form)
+    )
+
+
+@plan_view(MANAGE, methods=("POST",))
+def plan_archive(request: HttpRequest, plan) -> HttpResponse:
+    services.plan_archive(plan=plan)
+    messages.success(request, f"Plan “{plan}” archived. It is read-only until restored.")
+    return redirect("planning:plan_detail", plan.pk)
+
+
+@plan_view(MANAGE, methods=("POST",))
+def plan_restore(request: HttpRequest, plan) -> HttpResponse:
+    services.plan_restore(plan=plan)
+    messages.success(request, f"Plan “{plan}” restored.")
+    return redirect("planning:plan_detail", plan.pk)
+
+
+def _members_response(request, plan, *, add_form=None, status=200) -> HttpResponse:
+    """The members panel for htmx, the whole plan page otherwise."""
+    context = {
+        "plan": plan,
+        "members": plan_members(plan),
+        "add_form": add_form or MemberAddForm(),
+    }
+    if request.htmx:
+        return render(request, "planning/_members.html", context, status=status)
+    if status == 200:
+        return redirect("planning:plan_detail", plan.pk)
+    return render(request, "planning/plan_detail.html", context, status=status)
+
+
+@plan_view(MANAGE, methods=("POST",))
+def member_add(request: HttpRequest, plan) -> HttpResponse:
+    form = MemberAddForm(request.POST)
+    if form.is_valid():
+        try:
+            membership = services.membership_add(plan=plan, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _apply_validation_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"{membership.user.email} added as {membership.get_role_display().lower()}. "
+                "They have been sent an email.",
+            )
+            return _members_response(request, plan)
+    # htmx swaps only 2xx responses by default; the panel shows the field errors either way.
+    return _members_response(request, plan, add_form=form, status=200 if request.htmx else 400)
+
+
+@plan_view(MANAGE, methods=("POST",))
+def member_role(request: HttpRequest, plan, membership_id: int) -> HttpResponse:
+    membership = get_membership(plan, membership_id)
+    form = MemberRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose owner, editor or viewer.")
+        return _members_response(request, plan, status=200 if request.htmx else 400)
+    try:
+        membership = services.membership_change_role(
+            membership=membership, role=form.cleaned_data["role"]
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return _members_response(request, plan, status=200 if request.htmx else 400)
+    messages.success(
+        request, f"{membership.user.email} is now {membership.get_role_display().lower()}."
+    )
+    if membership.user == request.user:  # the actor's own rights changed: reload the page
+        return _redirect(request, reverse("planning:plan_detail", args=[plan.pk]))
+    return _members_response(request, plan)
+
+
+@plan_view(MANAGE, methods=("POST",))
+def member_remove(request: HttpRequest, plan, membership_id: int) -> HttpResponse:
+    membership = get_membership(plan, membership_id)
+    try:
+        services.membership_remove(membership=membership)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return _members_response(request, plan, status=200 if request.htmx else 400)
+    messages.success(request, f"{membership.user.email} removed from the plan.")
+    if membership.user == request.user:
+        return _redirect(request, reverse("planning:plan_list"))
+    return _members_response(request, plan)
+
+
+def _redirect(request: HttpRequest, url: str) -> HttpResponse:
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)

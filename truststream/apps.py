@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TruststreamConfig(AppConfig):
+    name = "truststream"
+    verbose_name = "TrustStram Readiness"
