@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -266,3 +267,5 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Form templates in templates/django/forms/ override Django's (labels without a colon).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"

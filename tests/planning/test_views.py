@@ -1,0 +1,359 @@
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from planning import services
+from planning.models import DeploymentPlan, PlanMembership
+from tests.factories import make_plan
+
+# Every URL of one plan: (name, the method it answers, the permission it needs)
+PLAN_URLS = [
+    ("planning:plan_detail", "get", "view"),
+    ("planning:plan_edit", "get", "change"),
+    ("planning:plan_edit", "post", "change"),
+    ("planning:plan_archive", "post", "manage"),
+    ("planning:plan_restore", "post", "manage"),
+    ("planning:member_add", "post", "manage"),
+    ("planning:member_role", "post", "manage"),
+    ("planning:member_remove", "post", "manage"),
+]
+ROLE_MAY = {
+    "viewer": {"view"},
+    "editor": {"view", "change"},
+    "owner": {"view", "change", "manage"},
+}
+FORBIDDEN = [
+    (name, method, role)
+    for name, method, perm in PLAN_URLS
+    for role in ("viewer", "editor")
+    if perm not in ROLE_MAY[role]
+]
+POSTS = [name for name, method, _ in PLAN_URLS if method == "post"]
+
+
+def plan_url(name, plan, membership=None):
+    if name in ("planning:member_role", "planning:member_remove"):
+        membership = membership or plan.memberships.get(role="viewer")
+        return reverse(name, args=[plan.pk, membership.pk])
+    return reverse(name, args=[plan.pk])
+
+
+@pytest.mark.parametrize(("name", "method", "perm"), PLAN_URLS)
+def test_anonymous_is_sent_to_log_in(client_for, plan, name, method, perm):
+    response = getattr(client_for(None), method)(plan_url(name, plan))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+@pytest.mark.parametrize(("name", "method", "perm"), PLAN_URLS)
+@pytest.mark.parametrize("any_method", ["get", "post", "put", "delete"])
+def test_an_outsider_gets_404_whatever_the_method(
+    client_for, plan, outsider, name, method, perm, any_method
+):
+    response = getattr(client_for(outsider), any_method)(plan_url(name, plan))
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(("name", "method", "role"), FORBIDDEN)
+def test_members_without_the_permission_get_403_and_nothing_changes(
+    client_for, plan, request, name, method, role
+):
+    before = list(PlanMembership.objects.values_list("user_id", "role").order_by("id"))
+    response = getattr(client_for(request.getfixturevalue(role)), method)(
+        plan_url(name, plan), {"role": "owner", "email": "x@example.com", "title": "Hacked"}
+    )
+    assert response.status_code == 403
+    assert list(PlanMembership.objects.values_list("user_id", "role").order_by("id")) == before
+    assert DeploymentPlan.objects.get(pk=plan.pk).title == "Checkout service rollout"
+    assert DeploymentPlan.objects.get(pk=plan.pk).archived_at is None
+
+
+@pytest.mark.parametrize(("name", "method", "perm"), PLAN_URLS)
+def test_the_wrong_method_gets_405(client_for, plan, owner, name, method, perm):
+    wrong = "delete" if method == "post" else "put"
+    response = getattr(client_for(owner), wrong)(plan_url(name, plan))
+    assert response.status_code == 405
+
+
+@pytest.mark.parametrize("name", POSTS)
+def test_a_post_without_the_csrf_token_is_refused(client_for, plan, owner, name):
+    client = client_for(owner, send_token=False)
+    response = client.post(plan_url(name, plan), {"role": "owner"})
+    assert response.status_code == 403
+    assert b"This form has expired" in response.content
+    assert DeploymentPlan.objects.get(pk=plan.pk).archived_at is None
+
+
+def test_an_unknown_plan_id_is_404(client_for, owner):
+    assert client_for(owner).get("/plans/999999/").status_code == 404
+
+
+def test_a_membership_of_another_plan_is_404(client_for, plan, owner, outsider):
+    other = make_plan(outsider, title="Someone else's")
+    foreign = other.memberships.get()
+    response = client_for(owner).post(reverse("planning:member_remove", args=[plan.pk, foreign.pk]))
+    assert response.status_code == 404
+    assert PlanMembership.objects.filter(pk=foreign.pk).exists()
+
+
+# Plan list
+
+
+def test_the_list_shows_only_my_plans_with_my_role(client_for, plan, viewer, outsider):
+    make_plan(outsider, title="Outsider's secret plan")
+    response = client_for(viewer).get(reverse("planning:plan_list"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Checkout service rollout" in body
+    assert "Viewer" in body
+    assert "secret plan" not in body
+
+
+def test_the_list_filters_and_searches(client_for, owner):
+    make_plan(owner, title="Payments cutover", environment="production")
+    make_plan(owner, title="Search reindex", release_version="9.1-rc2")
+    client = client_for(owner)
+
+    production = client.get(reverse("planning:plan_list"), {"environment": "production"})
+    assert "Payments cutover" in production.content.decode()
+    assert "Search reindex" not in production.content.decode()
+
+    by_release = client.get(reverse("planning:plan_list"), {"q": "9.1-RC"})
+    assert "Search reindex" in by_release.content.decode()
+    assert "Payments cutover" not in by_release.content.decode()
+
+    nothing = client.get(reverse("planning:plan_list"), {"status": "deployed"})
+    assert "No plans match these filters" in nothing.content.decode()
+
+
+def test_archived_plans_leave_the_list_and_can_be_shown(client_for, plan, owner):
+    services.plan_archive(plan=plan)
+    client = client_for(owner)
+    assert "Checkout service rollout" not in client.get("/plans/").content.decode()
+    archived = client.get("/plans/", {"archived": "on"}).content.decode()
+    assert "Checkout service rollout" in archived
+
+
+def test_the_list_ignores_filter_values_it_does_not_know(client_for, plan, owner):
+    response = client_for(owner).get("/plans/", {"environment": "moon", "page": "abc"})
+    assert response.status_code == 200
+    assert "Checkout service rollout" in response.content.decode()
+
+
+def test_a_newcomer_sees_what_to_do_first(client_for, outsider):
+    body = client_for(outsider).get("/plans/").content.decode()
+    assert "You are not part of any deployment plan yet" in body
+    assert reverse("planning:plan_create") in body
+
+
+@pytest.mark.parametrize("count", [5, 50])
+def test_the_list_costs_the_same_queries_for_5_plans_as_for_50(
+    client_for, owner, django_assert_num_queries, settings, count
+):
+    settings.PLANS_PER_PAGE = 100
+    for number in range(count):
+        make_plan(owner, title=f"Plan {number}")
+    client = client_for(owner)
+    client.get("/plans/")  # the session and the user are loaded and cached once
+    # the user, the page's count, the page's rows (the session comes from the Redis cache)
+    with django_assert_num_queries(3):
+        response = client.get("/plans/")
+    assert response.content.decode().count("/plans/") >= count
+
+
+# Create and edit
+
+
+def test_it_creates_a_plan_and_makes_me_its_owner(client_for, outsider):
+    response = client_for(outsider).post(
+        reverse("planning:plan_create"),
+        {
+            "title": "  Ledger migration ",
+            "release_version": "2.0.0",
+            "environment": "production",
+            "week1_start": "2026-12-07",
+            "target_go_live": "2027-01-04",
+            "description": "Move the ledger to the new cluster.",
+        },
+    )
+    plan = DeploymentPlan.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("planning:plan_detail", args=[plan.pk])
+    assert plan.title == "Ledger migration"
+    assert plan.memberships.get().role == "owner"
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"title": ""}, "title", "This field is required."),
+        ({"title": "x" * 201}, "title", "at most 200 characters"),
+        ({"release_version": "   "}, "release_version", "This field is required."),
+        ({"environment": "moon"}, "environment", "Select a valid choice"),
+        ({"week1_start": "31/31/2026"}, "week1_start", "Enter a valid date"),
+        ({"target_go_live": "2026-12-01"}, "target_go_live", "cannot be before week 1"),
+        ({"description": "d" * 5001}, "description", "at most 5000 characters"),
+    ],
+)
+def test_bad_input_shows_the_field_error_and_creates_nothing(
+    client_for, outsider, data, field, message
+):
+    valid = {
+        "title": "Ledger migration",
+        "release_version": "2.0.0",
+        "environment": "production",
+        "week1_start": "2026-12-07",
+        "target_go_live": "2027-01-04",
+    }
+    response = client_for(outsider).post(reverse("planning:plan_create"), {**valid, **data})
+    assert response.status_code == 400
+    assert message in " ".join(response.context["form"].errors[field])
+    assert not DeploymentPlan.objects.exists()
+
+
+def test_an_editor_edits_the_header(client_for, plan, editor):
+    response = client_for(editor).post(
+        reverse("planning:plan_edit", args=[plan.pk]),
+        {
+            "title": "Checkout service rollout",
+            "release_version": "4.4.1",
+            "environment": "production",
+            "week1_start": "2026-11-02",
+            "target_go_live": "2026-12-01",
+        },
+    )
+    assert response.status_code == 302
+    plan.refresh_from_db()
+    assert (plan.release_version, plan.environment) == ("4.4.1", "production")
+
+
+def test_an_archived_plan_cannot_be_edited(client_for, plan, owner):
+    services.plan_archive(plan=plan)
+    response = client_for(owner).post(
+        reverse("planning:plan_edit", args=[plan.pk]), {"title": "Changed"}, follow=True
+    )
+    assert "archived" in response.content.decode()
+    assert DeploymentPlan.objects.get(pk=plan.pk).title == "Checkout service rollout"
+
+
+def test_the_owner_archives_and_restores(client_for, plan, owner):
+    client = client_for(owner)
+    client.post(reverse("planning:plan_archive", args=[plan.pk]))
+    assert DeploymentPlan.objects.get(pk=plan.pk).archived_at is not None
+    client.post(reverse("planning:plan_restore", args=[plan.pk]))
+    assert DeploymentPlan.objects.get(pk=plan.pk).archived_at is None
+
+
+def test_the_plan_page_shows_the_header_and_its_panels(client_for, plan, viewer):
+    body = client_for(viewer).get(reverse("planning:plan_detail", args=[plan.pk])).content
+    body = body.decode()
+    for text in (
+        "Checkout service rollout",
+        "4.4.0",
+        "Staging",
+        "Four-week plan",
+        "Validation checklists",
+        "Readiness",
+        "Sign-offs",
+        "Members",
+    ):
+        assert text in body
+    assert "Add a member" not in body  # a viewer manages nobody
+    assert reverse("planning:plan_edit", args=[plan.pk]) not in body
+
+
+def test_user_text_is_escaped_on_the_plan_page(client_for, owner):
+    plan = make_plan(owner, title="<script>alert(1)</script>", description="<img src=x>")
+    body = client_for(owner).get(reverse("planning:plan_detail", args=[plan.pk])).content
+    assert b"<script>alert(1)</script>" not in body
+    assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert b"<img src=x>" not in body
+
+
+# Members
+
+
+def test_the_owner_adds_a_member_by_email(
+    client_for, plan, owner, outsider, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client_for(owner).post(
+            reverse("planning:member_add", args=[plan.pk]),
+            {"email": f"  {outsider.email.upper()} ", "role": "viewer"},
+        )
+    assert response.status_code == 302
+    assert plan.memberships.get(user=outsider).role == "viewer"
+    assert len(callbacks) == 1  # the invitation email is queued once the change is committed
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"email": "ghost@example.com", "role": "viewer"}, "No user has this email address"),
+        ({"email": "not-an-email", "role": "viewer"}, "Enter a valid email address"),
+        ({"email": "", "role": "viewer"}, "This field is required"),
+        ({"email": "vera@example.com", "role": "viewer"}, "already a member"),
+        ({"email": "oscar@example.com", "role": "superuser"}, "Select a valid choice"),
+    ],
+)
+def test_adding_a_member_refuses_bad_input(client_for, plan, owner, outsider, data, message):
+    before = plan.memberships.count()
+    response = client_for(owner).post(reverse("planning:member_add", args=[plan.pk]), data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert plan.memberships.count() == before
+
+
+def test_adding_a_member_with_htmx_returns_the_panel(client_for, plan, owner, outsider):
+    response = client_for(owner).post(
+        reverse("planning:member_add", args=[plan.pk]),
+        {"email": outsider.email, "role": "editor"},
+        headers={"HX-Request": "true"},
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in body
+    assert outsider.email in body
+    assert "added as editor" in body
+
+
+def test_the_owner_changes_a_role(client_for, plan, owner, viewer, membership_of):
+    response = client_for(owner).post(
+        reverse("planning:member_role", args=[plan.pk, membership_of(plan, viewer).pk]),
+        {"role": "editor"},
+    )
+    assert response.status_code == 302
+    assert membership_of(plan, viewer).role == "editor"
+
+
+def test_a_role_that_is_not_one_of_the_three_is_refused(
+    client_for, plan, owner, viewer, membership_of
+):
+    response = client_for(owner).post(
+        reverse("planning:member_role", args=[plan.pk, membership_of(plan, viewer).pk]),
+        {"role": "god"},
+    )
+    assert response.status_code == 400
+    assert membership_of(plan, viewer).role == "viewer"
+
+
+def test_the_last_owner_cannot_demote_or_remove_themselves(client_for, plan, owner, membership_of):
+    client = client_for(owner)
+    mine = membership_of(plan, owner)
+    demote = client.post(
+        reverse("planning:member_role", args=[plan.pk, mine.pk]), {"role": "viewer"}
+    )
+    remove = client.post(reverse("planning:member_remove", args=[plan.pk, mine.pk]))
+    assert demote.status_code == remove.status_code == 400
+    assert "last owner" in remove.content.decode()
+    assert membership_of(plan, owner).role == "owner"
+
+
+def test_a_removed_member_loses_access(client_for, plan, owner, editor, membership_of):
+    client_for(owner).post(
+        reverse("planning:member_remove", args=[plan.pk, membership_of(plan, editor).pk])
+    )
+    assert (
+        client_for(editor).get(reverse("planning:plan_detail", args=[plan.pk])).status_code == 404
+    )
+    assert mail.outbox == []
