@@ -30,3 +30,8 @@ RUN_ID = f"test-{os.getpid()}"
 CACHES["default"]["KEY_PREFIX"] = RUN_ID
 CELERY_TASK_DEFAULT_QUEUE = RUN_ID
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Static files come from the app and project folders through the finders; tests never depend on
+# collectstatic having run.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
