@@ -62,14 +62,19 @@ def get_plan_for_user(user, plan_id: int, perm: str = VIEW) -> DeploymentPlan:
     return plan
 
 
-def get_membership(plan: DeploymentPlan, membership_id: int) -> PlanMembership:
-    """Return a membership of this plan, else 404 (an id from another plan is not found)."""
+def get_part(plan: DeploymentPlan, queryset, part_id):
+    """Return the object of this plan with this id, else 404: an id of another plan's task,
+    document or membership is not found, whoever asks."""
     try:
-        membership = plan.memberships.select_related("user").get(pk=membership_id)
-    except (PlanMembership.DoesNotExist, ValueError, TypeError):
+        part = queryset.get(plan=plan, pk=part_id)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
-    membership.plan = plan
-    return membership
+    part.plan = plan  # keeps the user's permissions, already loaded
+    return part
+
+
+def get_membership(plan: DeploymentPlan, membership_id: int) -> PlanMembership:
+    return get_part(plan, PlanMembership.objects.select_related("user"), membership_id)
 
 
 def plan_view(perm: str = VIEW, methods: tuple[str, ...] = ("GET",)):

@@ -1,6 +1,23 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _load_default_playbook(sender, using, **kwargs):
+    """The default playbook is present after every migrate, without a manual step; a changed
+    file becomes a new revision, an unchanged one changes nothing."""
+    from django.conf import settings
+
+    from planning import services
+
+    services.playbook_load(
+        text=settings.DEFAULT_PLAYBOOK_PATH.read_bytes(),
+        source_name=settings.DEFAULT_PLAYBOOK_PATH.name,
+    )
 
 
 class PlanningConfig(AppConfig):
     name = "planning"
     verbose_name = "Deployment planning"
+
+    def ready(self):
+        post_migrate.connect(_load_default_playbook, sender=self)

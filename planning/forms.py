@@ -1,6 +1,16 @@
 from django import forms
+from django.contrib.auth import get_user_model
 
-from planning.models import DeploymentPlan, PlanMembership
+from planning import fieldtypes, requirements
+from planning.models import (
+    DeploymentPlan,
+    PlanMembership,
+    PlanningDocument,
+    Playbook,
+    SupportContact,
+    WorkItem,
+)
+from planning.selectors import current_playbooks, default_playbook
 
 
 class DateInput(forms.DateInput):
@@ -60,3 +70,252 @@ class MemberAddForm(forms.Form):
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=PlanMembership.Role.choices)
+
+
+class PlanCreateForm(PlanForm):
+    playbook = forms.ModelChoiceField(
+        queryset=Playbook.objects.none(),
+        empty_label=None,
+        help_text="The plan gets its own copy of the playbook's phases, tasks, documents, "
+        "requirement templates and contacts.",
+    )
+
+    class Meta(PlanForm.Meta):
+        fields = ["playbook", *PlanForm.Meta.fields]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["playbook"].queryset = current_playbooks()
+        self.fields["playbook"].label_from_instance = lambda p: f"{p.name} (revision {p.revision})"
+        default = default_playbook()
+        if default is not None:
+            self.fields["playbook"].initial = default.pk
+
+
+class MemberChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, user):
+        return user.get_full_name() or user.email
+
+
+def member_field(plan, *, label: str) -> MemberChoiceField:
+    """A choice of the plan's members; anyone else is refused as not a valid choice."""
+    return MemberChoiceField(
+        queryset=get_user_model().objects.filter(plan_memberships__plan=plan).order_by("email"),
+        required=False,
+        label=label,
+        empty_label="Nobody yet",
+    )
+
+
+class WorkItemForm(forms.ModelForm):
+    class Meta:
+        model = WorkItem
+        fields = [
+            "title",
+            "group",
+            "phase",
+            "assignee",
+            "due_on",
+            "status",
+            "blocked_reason",
+            "notes",
+        ]
+        widgets = {
+            "due_on": DateInput(),
+            "notes": forms.Textarea(attrs={"rows": 4}),
+        }
+        labels = {"blocked_reason": "Why is it blocked?"}
+        help_texts = {"due_on": "Leave empty for the end of the phase's week."}
+
+    def __init__(self, *args, plan, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["phase"].queryset = plan.phases.order_by("number")
+        self.fields["phase"].empty_label = None
+        self.fields["assignee"] = member_field(plan, label="Assignee")
+        self.fields["due_on"].required = False
+        groups = sorted({group for group in plan.work_items.values_list("group", flat=True)})
+        self.fields["group"].widget.attrs["list"] = "task-groups"
+        self.group_suggestions = groups
+
+    def clean_title(self):
+        return self.cleaned_data["title"].strip()
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("status") == WorkItem.Status.BLOCKED
+            and not (cleaned.get("blocked_reason") or "").strip()
+        ):
+            self.add_error("blocked_reason", "Say why the task is blocked.")
+        return cleaned
+
+    def validate_constraints(self, exclude=None):
+        # clean() reports the blocked-without-reason rule on its field; the service and the
+        # database enforce it too.
+        exclude = {*(exclude or ()), "status", "blocked_reason"}
+        super().validate_constraints(exclude=exclude)
+
+
+class WorkItemAddForm(forms.Form):
+    title = forms.CharField(max_length=200, label="New task")
+    group = forms.CharField(max_length=100, label="Group")
+
+    def clean_title(self):
+        return self.cleaned_data["title"].strip()
+
+
+class WorkItemStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=WorkItem.Status.choices)
+    blocked_reason = forms.CharField(max_length=500, required=False, label="Why is it blocked?")
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("status") == WorkItem.Status.BLOCKED
+            and not (cleaned.get("blocked_reason") or "").strip()
+        ):
+            self.add_error("blocked_reason", "Say why the task is blocked.")
+        return cleaned
+
+
+class HttpsURLField(forms.URLField):
+    """A link typed without a scheme is taken as https:// (Django 6's default, chosen now)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("assume_scheme", "https")
+        super().__init__(**kwargs)
+
+
+class DocumentForm(forms.ModelForm):
+    class Meta:
+        model = PlanningDocument
+        fields = ["status", "owner", "link", "notes"]
+        field_classes = {"link": HttpsURLField}
+        widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
+        help_texts = {"link": "Where the document lives, for example its wiki or repository page."}
+
+    def __init__(self, *args, plan, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"] = member_field(plan, label="Owner")
+
+
+class ContactForm(forms.ModelForm):
+    class Meta:
+        model = SupportContact
+        fields = ["topic", "name", "email"]
+
+
+class RequirementsForm(forms.Form):
+    """A form built from a requirement template: one input per field, typed by `fieldtypes`."""
+
+    def __init__(self, *args, spec, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.spec = spec
+        self.sections: list[tuple[str, list[str]]] = []
+        for section, name, field in requirements.fields(spec.definition):
+            key = f"{section}.{name}"
+            if not self.sections or self.sections[-1][0] != section:
+                self.sections.append((section, []))
+            self.sections[-1][1].append(key)
+            self.fields[key] = self._form_field(field, name)
+            value = spec.values.get(section, {}).get(name)
+            self.initial[key] = fieldtypes.as_form_value(field, value)
+
+    @staticmethod
+    def _form_field(field: dict, name: str) -> forms.Field:
+        label = field.get("label") or name.replace("_", " ").capitalize()
+        required = field.get("required", True)
+        hints = [h for h in (field.get("help"), _type_hint(field)) if h]
+        common = {"label": label, "required": False, "help_text": " · ".join(hints)}
+        if field["type"] == "choice":
+            choices = [(c, c) for c in field["choices"]]
+            return forms.ChoiceField(
+                choices=choices if required else [("", "—"), *choices], **common
+            )
+        if field["type"] == "multichoice":
+            return forms.MultipleChoiceField(
+                choices=[(c, c) for c in field["choices"]],
+                widget=forms.CheckboxSelectMultiple,
+                **common,
+            )
+        if field["type"] == "boolean":
+            return forms.ChoiceField(choices=[("true", "Yes"), ("false", "No")], **common)
+        return forms.CharField(max_length=200, **common)
+
+    def raw_values(self) -> dict:
+        """{section: {field: what was typed}} for `requirements.clean_values` to judge."""
+        values: dict[str, dict] = {}
+        for key in self.fields:
+            section, name = key.split(".", 1)
+            values.setdefault(section, {})[name] = self.cleaned_data.get(key)
+        return values
+
+    def add_problems(self, problems) -> None:
+        for problem in problems:
+            self.add_error(problem.field if problem.field in self.fields else None, problem.message)
+
+    def grouped(self):
+        """(section title, [bound fields]) for the template."""
+        return [
+            (section.replace("_", " ").capitalize(), [self[key] for key in keys])
+            for section, keys in self.sections
+        ]
+
+
+def _type_hint(field: dict) -> str:
+    unit = field.get("unit")
+    hints = {
+        "integer": f"Whole number{f', in {unit}' if unit else ''}",
+        "number": f"Number{f', in {unit}' if unit else ''}",
+        "percentage": "Percentage, up to three decimals, such as 99.95%",
+        "comparison": f"Comparison such as <10{f' (in {unit})' if unit else ''}",
+        "duration": "Duration such as "
+        + ", ".join(
+            {
+                "ms": "200ms",
+                "s": "2s",
+                "min": "15min",
+                "h": "8h",
+                "days": "30_days",
+                "months": "6_months",
+                "years": "7_years",
+            }.get(u, u)
+            for u in field.get("units", ["ms", "s", "min", "h"])
+        ),
+        "window": "Time per period, such as 4h/month",
+        "text": f"Up to {field.get('max_length', 100)} characters",
+    }
+    return hints.get(field["type"], "")
+
+
+class RequirementsImportForm(forms.Form):
+    MAX_BYTES = requirements.MAX_IMPORT_BYTES
+
+    file = forms.FileField(required=False, label="YAML file")
+    text = forms.CharField(
+        required=False,
+        label="Or paste YAML",
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        max_length=MAX_BYTES,
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload is None:
+            return None
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError(f"The file is larger than {self.MAX_BYTES // 1024} KB.")
+        name = upload.name.lower()
+        if not name.endswith((".yaml", ".yml", ".txt")):
+            raise forms.ValidationError("Upload a .yaml or .yml file.")
+        return upload.read()
+
+    def clean(self):
+        cleaned = super().clean()
+        nothing = not cleaned.get("file") and not (cleaned.get("text") or "").strip()
+        if nothing and not self.errors:
+            raise forms.ValidationError("Choose a YAML file or paste YAML.")
+        return cleaned
+
+    def document(self) -> bytes | str:
+        return self.cleaned_data.get("file") or self.cleaned_data["text"]

@@ -13,6 +13,31 @@ def audited() -> tuple:
 
 
 @pghistory.track(*audited())
+class Playbook(models.Model):
+    """One revision of a playbook file: immutable once loaded, so that plans made from it can
+    always say what they were made from. A changed file is loaded as a new revision."""
+
+    key = models.SlugField(max_length=50)
+    revision = models.PositiveIntegerField()
+    name = models.CharField(max_length=200)
+    version = models.CharField(max_length=50)
+    sha256 = models.CharField(max_length=64)
+    definition = models.JSONField()
+    source_name = models.CharField(max_length=255, blank=True)
+    loaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key", "-revision"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "revision"], name="playbook_revision_unique"),
+            models.UniqueConstraint(fields=["key", "sha256"], name="playbook_content_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (revision {self.revision})"
+
+
+@pghistory.track(*audited())
 class DeploymentPlan(models.Model):
     class Environment(models.TextChoices):
         DEVELOPMENT = "development", "Development"
@@ -34,6 +59,7 @@ class DeploymentPlan(models.Model):
     target_go_live = models.DateField("target go-live")
     description = models.TextField(max_length=5000, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    playbook = models.ForeignKey(Playbook, on_delete=models.PROTECT, related_name="plans")
     archived_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -65,6 +91,17 @@ class DeploymentPlan(models.Model):
     def is_archived(self) -> bool:
         return self.archived_at is not None
 
+    # `permissions` is what the requesting user may do, set by `access.get_plan_for_user`.
+    @property
+    def editable(self) -> bool:
+        """The user may change the plan's content now (an editor or owner, not archived)."""
+        return "change_deploymentplan" in getattr(self, "permissions", ()) and not self.is_archived
+
+    @property
+    def manageable(self) -> bool:
+        """The user may manage members and archive or restore the plan."""
+        return "manage_deploymentplan" in getattr(self, "permissions", ())
+
 
 @pghistory.track(*audited())
 class PlanMembership(models.Model):
@@ -94,3 +131,153 @@ class PlanMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role}) on {self.plan}"
+
+
+@pghistory.track(*audited())
+class Phase(models.Model):
+    plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="phases")
+    number = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=200)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+
+    class Meta:
+        ordering = ["plan", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="phase_number_unique"),
+            models.CheckConstraint(condition=Q(ends_on__gte=F("starts_on")), name="phase_dates"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Week {self.number}: {self.title}"
+
+
+@pghistory.track(*audited())
+class WorkItem(models.Model):
+    """A task of a phase, in a named group, as the guide lists them."""
+
+    class Status(models.TextChoices):
+        TODO = "todo", "To do"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        BLOCKED = "blocked", "Blocked"
+
+    plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="work_items")
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="work_items")
+    group = models.CharField(max_length=100)
+    title = models.CharField(max_length=200)
+    position = models.PositiveIntegerField()
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="work_items",
+    )
+    due_on = models.DateField("due date")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.TODO)
+    blocked_reason = models.CharField(max_length=500, blank=True)
+    notes = models.TextField(max_length=5000, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["phase__number", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="blocked") | ~Q(blocked_reason=""),
+                name="work_item_blocked_needs_reason",
+                violation_error_message="Say why the task is blocked.",
+            ),
+            models.CheckConstraint(condition=~Q(title=""), name="work_item_title_not_blank"),
+            models.CheckConstraint(
+                condition=Q(status__in=["todo", "in_progress", "done", "blocked"]),
+                name="work_item_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+@pghistory.track(*audited())
+class PlanningDocument(models.Model):
+    class Category(models.TextChoices):
+        CORE = "core", "Core planning documents"
+        ENVIRONMENT = "environment", "Environment-specific planning"
+        ADVANCED = "advanced", "Advanced planning"
+
+    class Status(models.TextChoices):
+        NOT_STARTED = "not_started", "Not started"
+        DRAFTING = "drafting", "Drafting"
+        IN_REVIEW = "in_review", "In review"
+        APPROVED = "approved", "Approved"
+        NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+    plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="documents")
+    key = models.SlugField(max_length=100)
+    title = models.CharField(max_length=200)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    description = models.CharField(max_length=300, blank=True)
+    position = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NOT_STARTED)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    link = models.URLField(max_length=500, blank=True)
+    notes = models.TextField(max_length=5000, blank=True)
+
+    class Meta:
+        ordering = ["plan", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "key"], name="document_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+@pghistory.track(*audited())
+class RequirementSpec(models.Model):
+    """One of the guide's requirement templates, filled for a plan.
+
+    `definition` is the playbook's template (sections of typed fields), copied when the plan
+    was made; `values` holds the canonical value of every field (see `fieldtypes`).
+    """
+
+    class Kind(models.TextChoices):
+        INFRASTRUCTURE = "infrastructure", "Infrastructure"
+        SECURITY = "security", "Security"
+        PERFORMANCE = "performance", "Performance"
+
+    plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="requirements")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    definition = models.JSONField()
+    values = models.JSONField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["plan", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "kind"], name="requirement_kind_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+@pghistory.track(*audited())
+class SupportContact(models.Model):
+    plan = models.ForeignKey(
+        DeploymentPlan, on_delete=models.CASCADE, related_name="support_contacts"
+    )
+    topic = models.CharField(max_length=100)
+    name = models.CharField(max_length=100)
+    email = models.EmailField(max_length=254)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["plan", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.topic}: {self.email}"

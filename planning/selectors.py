@@ -1,6 +1,18 @@
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+import datetime
+from dataclasses import dataclass, field
 
-from planning.models import DeploymentPlan, PlanMembership
+from django.conf import settings
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from planning.models import (
+    DeploymentPlan,
+    Phase,
+    PlanMembership,
+    PlanningDocument,
+    Playbook,
+    WorkItem,
+)
 
 
 def plans_for_user(
@@ -33,3 +45,91 @@ def plans_for_user(
 
 def plan_members(plan: DeploymentPlan) -> QuerySet[PlanMembership]:
     return plan.memberships.select_related("user").order_by("user__email")
+
+
+def current_playbooks() -> QuerySet[Playbook]:
+    """The latest revision of each playbook: what new plans can be made from."""
+    return Playbook.objects.order_by("key", "-revision").distinct("key")
+
+
+def default_playbook() -> Playbook | None:
+    return Playbook.objects.filter(key=settings.DEFAULT_PLAYBOOK_KEY).order_by("-revision").first()
+
+
+@dataclass
+class PhaseColumn:
+    phase: Phase
+    # group title -> its tasks, in the order the groups first appear
+    by_group: dict[str, list[WorkItem]] = field(default_factory=dict)
+    total: int = 0
+    done: int = 0
+
+    @property
+    def groups(self) -> list[tuple[str, list[WorkItem]]]:
+        return list(self.by_group.items())
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+
+@dataclass
+class Board:
+    phases: list[PhaseColumn]
+    items: list[WorkItem]
+    today: datetime.date
+
+    @property
+    def total(self) -> int:
+        return len(self.items)
+
+    @property
+    def done(self) -> int:
+        return sum(item.status == WorkItem.Status.DONE for item in self.items)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def overdue(self) -> list[WorkItem]:
+        return [item for item in self.items if item.is_overdue]
+
+
+def today() -> datetime.date:
+    return timezone.localdate()
+
+
+def mark_overdue(items, today: datetime.date) -> None:
+    """Set `is_overdue` on each task: not done and due before today."""
+    for item in items:
+        item.is_overdue = item.status != WorkItem.Status.DONE and item.due_on < today
+
+
+def board(plan: DeploymentPlan, today: datetime.date | None = None) -> Board:
+    """The plan's phases with their tasks grouped as the playbook groups them.
+
+    Two queries whatever the number of tasks.
+    """
+    today = today or timezone.localdate()
+    columns = {phase.pk: PhaseColumn(phase) for phase in plan.phases.order_by("number")}
+    items = list(
+        plan.work_items.select_related("assignee").order_by("phase__number", "position", "id")
+    )
+    mark_overdue(items, today)
+    for item in items:
+        column = columns[item.phase_id]
+        column.by_group.setdefault(item.group, []).append(item)
+        column.total += 1
+        column.done += item.status == WorkItem.Status.DONE
+    return Board(phases=list(columns.values()), items=items, today=today)
+
+
+def plan_documents(plan: DeploymentPlan):
+    """The register grouped by category, in the playbook's order."""
+    documents = plan.documents.select_related("owner").order_by("position")
+    grouped: dict[str, list] = {}
+    for document in documents:
+        grouped.setdefault(document.category, []).append(document)
+    labels = dict(PlanningDocument.Category.choices)
+    return [(labels[category], docs) for category, docs in grouped.items()]

@@ -1,23 +1,141 @@
 """Writes to plans and memberships. Callers have already checked the acting user's access."""
 
 import datetime
+import hashlib
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, Max
 from django.utils import timezone
 
+from planning import playbook_schema, requirements, yamlsafe
 from planning.access import sync_permissions
-from planning.models import DeploymentPlan, PlanMembership
+from planning.models import (
+    DeploymentPlan,
+    Phase,
+    PlanMembership,
+    PlanningDocument,
+    Playbook,
+    RequirementSpec,
+    SupportContact,
+    WorkItem,
+)
 from planning.tasks import membership_added_notify
 
 Role = PlanMembership.Role
+
+
+class PlaybookInvalid(ValueError):
+    def __init__(self, problems: list):
+        super().__init__("\n".join(map(str, problems)))
+        self.problems = problems
+
+
+@transaction.atomic
+def playbook_load(*, text: str | bytes, source_name: str = "") -> tuple[Playbook, bool]:
+    """Check a playbook file and load it as a new revision; (playbook, created).
+
+    Nothing is loaded when anything is wrong: `PlaybookInvalid` carries every problem with its
+    line. Loading the same content again returns the revision that has it. Revisions are
+    never changed, so a plan always keeps what it was made from.
+    """
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    try:
+        document = yamlsafe.load(raw)
+    except yamlsafe.YamlError as error:
+        raise PlaybookInvalid([playbook_schema.Problem(error.line, "", error.message)]) from None
+    problems = playbook_schema.check(document)
+    if problems:
+        raise PlaybookInvalid(problems)
+    definition = playbook_schema.normalise(document.data)
+    sha256 = hashlib.sha256(raw).hexdigest()
+    # Serialise loads of one key, so that two loads cannot take the same revision number.
+    existing = Playbook.objects.select_for_update().filter(key=definition["key"])
+    same = existing.filter(sha256=sha256).first()
+    if same is not None:
+        return same, False
+    latest = existing.aggregate(latest=Max("revision"))["latest"] or 0
+    playbook = Playbook.objects.create(
+        key=definition["key"],
+        revision=latest + 1,
+        name=definition["name"],
+        version=definition["version"],
+        sha256=sha256,
+        definition=definition,
+        source_name=source_name,
+    )
+    return playbook, True
+
+
+def _document_status(document: dict, environment: str) -> str:
+    """Which register entries a new plan starts with in scope."""
+    if document["category"] == "advanced":
+        return PlanningDocument.Status.NOT_APPLICABLE
+    if document.get("environment") not in (None, environment):
+        return PlanningDocument.Status.NOT_APPLICABLE
+    return PlanningDocument.Status.NOT_STARTED
+
+
+def _copy_playbook(plan: DeploymentPlan) -> None:
+    """Give a new plan its own copy of its playbook; later playbook changes never reach it."""
+    definition = plan.playbook.definition
+    items = []
+    for phase_definition in definition["phases"]:
+        starts_on = plan.week1_start + datetime.timedelta(weeks=phase_definition["week"] - 1)
+        phase = Phase.objects.create(
+            plan=plan,
+            number=phase_definition["number"],
+            title=phase_definition["title"],
+            starts_on=starts_on,
+            ends_on=starts_on + datetime.timedelta(days=6),
+        )
+        for group in phase_definition["groups"]:
+            items.extend(
+                WorkItem(
+                    plan=plan,
+                    phase=phase,
+                    group=group["title"],
+                    title=title,
+                    position=len(items) + 1,
+                    due_on=phase.ends_on,
+                )
+                for title in group["tasks"]
+            )
+    WorkItem.objects.bulk_create(items)
+    PlanningDocument.objects.bulk_create(
+        PlanningDocument(
+            plan=plan,
+            key=document["key"],
+            title=document["title"],
+            category=document["category"],
+            description=document.get("description", ""),
+            position=position,
+            status=_document_status(document, plan.environment),
+        )
+        for position, document in enumerate(definition["documents"], start=1)
+    )
+    RequirementSpec.objects.bulk_create(
+        RequirementSpec(
+            plan=plan,
+            kind=template["kind"],
+            title=template["title"],
+            definition={"sections": template["sections"]},
+            values=requirements.defaults(template),
+        )
+        for template in definition["requirements"]
+    )
+    SupportContact.objects.bulk_create(
+        SupportContact(plan=plan, position=position, **contact)
+        for position, contact in enumerate(definition["support_contacts"], start=1)
+    )
 
 
 @transaction.atomic
 def plan_create(
     *,
     user,
+    playbook: Playbook,
     title: str,
     release_version: str,
     environment: str,
@@ -27,6 +145,7 @@ def plan_create(
 ) -> DeploymentPlan:
     """Create a plan; its creator becomes its first owner."""
     plan = DeploymentPlan(
+        playbook=playbook,
         title=title,
         release_version=release_version,
         environment=environment,
@@ -39,6 +158,7 @@ def plan_create(
     plan.save()
     PlanMembership.objects.create(plan=plan, user=user, role=Role.OWNER, added_by=user)
     sync_permissions(plan=plan, user=user, role=Role.OWNER)
+    _copy_playbook(plan)
     return plan
 
 
@@ -61,10 +181,15 @@ def plan_update(*, plan: DeploymentPlan, **changes) -> DeploymentPlan:
     plan = DeploymentPlan.objects.select_for_update().get(pk=plan.pk)
     if plan.is_archived:
         raise ValidationError("This plan is archived. Restore it before changing it.")
+    shift = changes.get("week1_start", plan.week1_start) - plan.week1_start
     for field, value in changes.items():
         setattr(plan, field, value)
     plan.full_clean()
     plan.save()
+    if shift:
+        # The four weeks move with week 1, and the tasks' due dates with them.
+        plan.phases.update(starts_on=F("starts_on") + shift, ends_on=F("ends_on") + shift)
+        plan.work_items.update(due_on=F("due_on") + shift)
     return plan
 
 
@@ -150,4 +275,180 @@ def membership_remove(*, membership: PlanMembership) -> None:
             "The last owner cannot be removed. Make another member an owner first."
         )
     sync_permissions(plan=membership.plan, user=membership.user, role=None)
+    # Whoever leaves the plan stops being responsible for its tasks and documents.
+    membership.plan.work_items.filter(assignee=membership.user).update(assignee=None)
+    membership.plan.documents.filter(owner=membership.user).update(owner=None)
     membership.delete()
+
+
+def _check_member(plan: DeploymentPlan, user, field: str) -> None:
+    if user is not None and not plan.memberships.filter(user=user).exists():
+        raise ValidationError({field: "Choose a member of this plan."})
+
+
+def _check_writable(plan: DeploymentPlan) -> None:
+    if plan.is_archived:
+        raise ValidationError("This plan is archived. Restore it before changing it.")
+
+
+WORK_ITEM_FIELDS = ("title", "group", "assignee", "due_on", "status", "blocked_reason", "notes")
+
+
+def _clean_work_item(item: WorkItem) -> None:
+    if item.status != WorkItem.Status.BLOCKED:
+        item.blocked_reason = ""
+    elif not item.blocked_reason.strip():
+        raise ValidationError({"blocked_reason": "Say why the task is blocked."})
+    item.full_clean()
+
+
+@transaction.atomic
+def work_item_create(*, phase: Phase, title: str, group: str, **fields) -> WorkItem:
+    """Add a task at the end of its phase; due by default at the end of the phase's week."""
+    plan = _lock_plan(phase.plan)
+    _check_writable(plan)
+    _check_member(plan, fields.get("assignee"), "assignee")
+    last = plan.work_items.aggregate(last=Max("position"))["last"] or 0
+    item = WorkItem(
+        plan=plan,
+        phase=phase,
+        title=title,
+        group=group,
+        position=last + 1,
+        due_on=fields.pop("due_on", None) or phase.ends_on,
+        **fields,
+    )
+    _clean_work_item(item)
+    item.save()
+    return item
+
+
+@transaction.atomic
+def work_item_update(*, item: WorkItem, **changes) -> WorkItem:
+    unknown = set(changes) - {*WORK_ITEM_FIELDS, "phase"}
+    if unknown:
+        raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
+    item = WorkItem.objects.select_for_update().select_related("plan").get(pk=item.pk)
+    _check_writable(item.plan)
+    if "assignee" in changes:
+        _check_member(item.plan, changes["assignee"], "assignee")
+    if "phase" in changes and changes["phase"].plan_id != item.plan_id:
+        raise ValidationError({"phase": "Choose a phase of this plan."})
+    for field, value in changes.items():
+        setattr(item, field, value)
+    _clean_work_item(item)
+    item.save()
+    return item
+
+
+@transaction.atomic
+def work_item_move(*, item: WorkItem, direction: str) -> WorkItem:
+    """Swap the task with its neighbour above or below in the same phase and group."""
+    if direction not in ("up", "down"):
+        raise ValidationError("Move a task up or down.")
+    _lock_plan(item.plan)
+    item = WorkItem.objects.select_related("plan").get(pk=item.pk)
+    _check_writable(item.plan)
+    siblings = WorkItem.objects.filter(phase_id=item.phase_id, group=item.group)
+    if direction == "up":
+        neighbour = siblings.filter(position__lt=item.position).order_by("-position").first()
+    else:
+        neighbour = siblings.filter(position__gt=item.position).order_by("position").first()
+    if neighbour is None:
+        return item
+    item.position, neighbour.position = neighbour.position, item.position
+    WorkItem.objects.bulk_update([item, neighbour], ["position"])
+    return item
+
+
+@transaction.atomic
+def work_item_delete(*, item: WorkItem) -> None:
+    _lock_plan(item.plan)
+    _check_writable(item.plan)
+    WorkItem.objects.filter(pk=item.pk).delete()
+
+
+DOCUMENT_FIELDS = ("status", "owner", "link", "notes")
+
+
+@transaction.atomic
+def document_update(*, document: PlanningDocument, **changes) -> PlanningDocument:
+    unknown = set(changes) - set(DOCUMENT_FIELDS)
+    if unknown:
+        raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
+    document = (
+        PlanningDocument.objects.select_for_update().select_related("plan").get(pk=document.pk)
+    )
+    _check_writable(document.plan)
+    if "owner" in changes:
+        _check_member(document.plan, changes["owner"], "owner")
+    for field, value in changes.items():
+        setattr(document, field, value)
+    document.full_clean()
+    document.save()
+    return document
+
+
+@transaction.atomic
+def document_include(*, document: PlanningDocument) -> PlanningDocument:
+    """Bring a not-applicable document into scope (compare-and-set: twice is once)."""
+    _check_writable(document.plan)
+    PlanningDocument.objects.filter(
+        pk=document.pk, status=PlanningDocument.Status.NOT_APPLICABLE
+    ).update(status=PlanningDocument.Status.NOT_STARTED)
+    return PlanningDocument.objects.get(pk=document.pk)
+
+
+@transaction.atomic
+def requirement_update(*, spec: RequirementSpec, values: dict) -> RequirementSpec:
+    """Replace the template's values with `values`, cleaned field by field.
+
+    Raises `requirements.RequirementsInvalid` with every problem, saving nothing, unless all
+    fields are valid.
+    """
+    spec = RequirementSpec.objects.select_for_update().select_related("plan").get(pk=spec.pk)
+    _check_writable(spec.plan)
+    spec.values = requirements.clean_values(spec.definition, values)
+    spec.save(update_fields=["values", "updated_at"])
+    return spec
+
+
+@transaction.atomic
+def requirement_import(*, spec: RequirementSpec, text: str | bytes) -> RequirementSpec:
+    """Replace the values with those of a YAML document in the guide's shape."""
+    spec = RequirementSpec.objects.select_for_update().select_related("plan").get(pk=spec.pk)
+    _check_writable(spec.plan)
+    spec.values = requirements.parse_yaml(spec.kind, spec.definition, text)
+    spec.save(update_fields=["values", "updated_at"])
+    return spec
+
+
+@transaction.atomic
+def contact_create(*, plan: DeploymentPlan, topic: str, name: str, email: str) -> SupportContact:
+    plan = _lock_plan(plan)
+    _check_writable(plan)
+    last = plan.support_contacts.aggregate(last=Max("position"))["last"] or 0
+    contact = SupportContact(plan=plan, topic=topic, name=name, email=email, position=last + 1)
+    contact.full_clean()
+    contact.save()
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, contact: SupportContact, **changes) -> SupportContact:
+    unknown = set(changes) - {"topic", "name", "email"}
+    if unknown:
+        raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
+    contact = SupportContact.objects.select_for_update().select_related("plan").get(pk=contact.pk)
+    _check_writable(contact.plan)
+    for field, value in changes.items():
+        setattr(contact, field, value)
+    contact.full_clean()
+    contact.save()
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, contact: SupportContact) -> None:
+    _check_writable(contact.plan)
+    SupportContact.objects.filter(pk=contact.pk).delete()

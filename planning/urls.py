@@ -1,21 +1,59 @@
 from django.urls import path
 
-from planning import views
+from planning.views import board, plans, register, requirements
 
 app_name = "planning"
 
+plan = "<int:plan_id>/"
 urlpatterns = [
-    path("", views.plan_list, name="plan_list"),
-    path("new/", views.plan_create, name="plan_create"),
-    path("<int:plan_id>/", views.plan_detail, name="plan_detail"),
-    path("<int:plan_id>/edit/", views.plan_edit, name="plan_edit"),
-    path("<int:plan_id>/archive/", views.plan_archive, name="plan_archive"),
-    path("<int:plan_id>/restore/", views.plan_restore, name="plan_restore"),
-    path("<int:plan_id>/members/", views.member_add, name="member_add"),
-    path("<int:plan_id>/members/<int:membership_id>/role/", views.member_role, name="member_role"),
+    path("", plans.plan_list, name="plan_list"),
+    path("new/", plans.plan_create, name="plan_create"),
+    path(plan, plans.plan_detail, name="plan_detail"),
+    path(plan + "edit/", plans.plan_edit, name="plan_edit"),
+    path(plan + "archive/", plans.plan_archive, name="plan_archive"),
+    path(plan + "restore/", plans.plan_restore, name="plan_restore"),
+    path(plan + "members/", plans.member_add, name="member_add"),
+    path(plan + "members/<int:membership_id>/role/", plans.member_role, name="member_role"),
+    path(plan + "members/<int:membership_id>/remove/", plans.member_remove, name="member_remove"),
+    path(plan + "board/", board.board, name="board"),
+    path(plan + "phases/<int:phase_id>/tasks/", board.work_item_add, name="work_item_add"),
+    path(plan + "tasks/<int:item_id>/", board.work_item_edit, name="work_item_edit"),
+    path(plan + "tasks/<int:item_id>/status/", board.work_item_status, name="work_item_status"),
+    path(plan + "tasks/<int:item_id>/move/", board.work_item_move, name="work_item_move"),
+    path(plan + "tasks/<int:item_id>/delete/", board.work_item_delete, name="work_item_delete"),
+    path(plan + "documents/", register.documents, name="documents"),
+    path(plan + "documents/<int:document_id>/", register.document_edit, name="document_edit"),
     path(
-        "<int:plan_id>/members/<int:membership_id>/remove/",
-        views.member_remove,
-        name="member_remove",
+        plan + "documents/<int:document_id>/include/",
+        register.document_include,
+        name="document_include",
+    ),
+    path(plan + "contacts/", register.contacts, name="contacts"),
+    path(plan + "contacts/add/", register.contact_add, name="contact_add"),
+    path(plan + "contacts/<int:contact_id>/", register.contact_edit, name="contact_edit"),
+    path(
+        plan + "contacts/<int:contact_id>/delete/",
+        register.contact_delete,
+        name="contact_delete",
+    ),
+    path(
+        plan + "requirements/<slug:kind>/",
+        requirements.requirement_detail,
+        name="requirements",
+    ),
+    path(
+        plan + "requirements/<slug:kind>/save/",
+        requirements.requirement_save,
+        name="requirement_save",
+    ),
+    path(
+        plan + "requirements/<slug:kind>/export/",
+        requirements.requirement_export,
+        name="requirement_export",
+    ),
+    path(
+        plan + "requirements/<slug:kind>/import/",
+        requirements.requirement_import,
+        name="requirement_import",
     ),
 ]

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 
 from planning import services
 from planning.models import DeploymentPlan
+from planning.selectors import default_playbook
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -30,6 +31,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 def make_plan(owner, **overrides) -> DeploymentPlan:
     """A plan made the way users make one: through the service, so its owner is a member."""
     fields = {
+        "playbook": default_playbook(),
         "title": "Checkout service rollout",
         "release_version": "4.4.0",
         "environment": DeploymentPlan.Environment.STAGING,

@@ -259,6 +259,9 @@ SILENCED_SYSTEM_CHECKS = ["security.W021"]  # HSTS preload is an operator's deci
 PGHISTORY_APPEND_ONLY = True
 
 PLANS_PER_PAGE = 20
+# The playbook new plans are made from unless their creator chooses another.
+DEFAULT_PLAYBOOK_PATH = BASE_DIR / "planning" / "playbooks" / "truststram-v4.4.yaml"
+DEFAULT_PLAYBOOK_KEY = "truststram"
 
 LOGGING = {
     "version": 1,

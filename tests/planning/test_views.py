@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from planning import services
 from planning.models import DeploymentPlan, PlanMembership
+from planning.selectors import default_playbook
 from tests.factories import make_plan
 
 # Every URL of one plan: (name, the method it answers, the permission it needs)
@@ -168,6 +169,7 @@ def test_it_creates_a_plan_and_makes_me_its_owner(client_for, outsider):
     response = client_for(outsider).post(
         reverse("planning:plan_create"),
         {
+            "playbook": default_playbook().pk,
             "title": "  Ledger migration ",
             "release_version": "2.0.0",
             "environment": "production",
@@ -193,12 +195,15 @@ def test_it_creates_a_plan_and_makes_me_its_owner(client_for, outsider):
         ({"week1_start": "31/31/2026"}, "week1_start", "Enter a valid date"),
         ({"target_go_live": "2026-12-01"}, "target_go_live", "cannot be before week 1"),
         ({"description": "d" * 5001}, "description", "at most 5000 characters"),
+        ({"playbook": "999999"}, "playbook", "Select a valid choice"),
+        ({"playbook": "abc"}, "playbook", "Select a valid choice"),
     ],
 )
 def test_bad_input_shows_the_field_error_and_creates_nothing(
     client_for, outsider, data, field, message
 ):
     valid = {
+        "playbook": default_playbook().pk,
         "title": "Ledger migration",
         "release_version": "2.0.0",
         "environment": "production",

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from planning.models import DeploymentPlan, PlanMembership
+from planning.selectors import default_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,6 +83,7 @@ def test_audit_events_carry_the_acting_user_and_the_request(client_for, outsider
     client_for(outsider).post(
         reverse("planning:plan_create"),
         {
+            "playbook": default_playbook().pk,
             "title": "Audited plan",
             "release_version": "1.0",
             "environment": "staging",

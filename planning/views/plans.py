@@ -7,21 +7,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
-from django_htmx.http import HttpResponseClientRedirect
 
-from planning import services
+from planning import selectors, services, timeline
 from planning.access import CHANGE, MANAGE, get_membership, plan_view
-from planning.forms import MemberAddForm, MemberRoleForm, PlanFilterForm, PlanForm
-from planning.selectors import plan_members, plans_for_user
-
-
-def _apply_validation_error(form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form, on its field where it names one."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
+from planning.forms import MemberAddForm, MemberRoleForm, PlanCreateForm, PlanFilterForm, PlanForm
+from planning.views.common import (
+    apply_validation_error,
+    form_status,
+    redirect_or_client_redirect,
+)
 
 
 @login_required
@@ -29,7 +23,7 @@ def _apply_validation_error(form, error: ValidationError) -> None:
 def plan_list(request: HttpRequest) -> HttpResponse:
     form = PlanFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    plans = plans_for_user(
+    plans = selectors.plans_for_user(
         request.user,
         q=filters.get("q", ""),
         environment=filters.get("environment", ""),
@@ -52,33 +46,33 @@ def plan_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def plan_create(request: HttpRequest) -> HttpResponse:
-    form = PlanForm(request.POST or None)
+    form = PlanCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             plan = services.plan_create(user=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _apply_validation_error(form, error)
+            apply_validation_error(form, error)
         else:
             messages.success(request, f"Plan “{plan}” created. You are its owner.")
             return redirect("planning:plan_detail", plan.pk)
-    return render(request, "planning/plan_form.html", {"form": form}, status=_status(form))
+    return render(request, "planning/plan_form.html", {"form": form}, status=form_status(form))
 
 
-def _status(form) -> int:
-    return 400 if form.is_bound and form.errors else 200
+def _overview(plan, *, add_form=None) -> dict:
+    board = selectors.board(plan)
+    return {
+        "plan": plan,
+        "board": board,
+        "timeline": timeline.render(board),
+        "members": selectors.plan_members(plan),
+        "add_form": add_form or MemberAddForm(),
+        "tab": "overview",
+    }
 
 
 @plan_view()
 def plan_detail(request: HttpRequest, plan) -> HttpResponse:
-    return render(
-        request,
-        "planning/plan_detail.html",
-        {
-            "plan": plan,
-            "members": plan_members(plan),
-            "add_form": MemberAddForm(),
-        },
-    )
+    return render(request, "planning/plan_detail.html", _overview(plan))
 
 
 @plan_view(CHANGE, methods=("GET", "POST"))
@@ -91,12 +85,12 @@ def plan_edit(request: HttpRequest, plan) -> HttpResponse:
         try:
             services.plan_update(plan=plan, **form.cleaned_data)
         except ValidationError as error:
-            _apply_validation_error(form, error)
+            apply_validation_error(form, error)
         else:
             messages.success(request, "Plan updated.")
             return redirect("planning:plan_detail", plan.pk)
     return render(
-        request, "planning/plan_form.html", {"form": form, "plan": plan}, status=_status(form)
+        request, "planning/plan_form.html", {"form": form, "plan": plan}, status=form_status(form)
     )
 
 
@@ -116,16 +110,18 @@ def plan_restore(request: HttpRequest, plan) -> HttpResponse:
 
 def _members_response(request, plan, *, add_form=None, status=200) -> HttpResponse:
     """The members panel for htmx, the whole plan page otherwise."""
-    context = {
-        "plan": plan,
-        "members": plan_members(plan),
-        "add_form": add_form or MemberAddForm(),
-    }
     if request.htmx:
+        context = {
+            "plan": plan,
+            "members": selectors.plan_members(plan),
+            "add_form": add_form or MemberAddForm(),
+        }
         return render(request, "planning/_members.html", context, status=status)
     if status == 200:
         return redirect("planning:plan_detail", plan.pk)
-    return render(request, "planning/plan_detail.html", context, status=status)
+    return render(
+        request, "planning/plan_detail.html", _overview(plan, add_form=add_form), status=status
+    )
 
 
 @plan_view(MANAGE, methods=("POST",))
@@ -135,7 +131,7 @@ def member_add(request: HttpRequest, plan) -> HttpResponse:
         try:
             membership = services.membership_add(plan=plan, actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _apply_validation_error(form, error)
+            apply_validation_error(form, error)
         else:
             messages.success(
                 request,
@@ -165,7 +161,7 @@ def member_role(request: HttpRequest, plan, membership_id: int) -> HttpResponse:
         request, f"{membership.user.email} is now {membership.get_role_display().lower()}."
     )
     if membership.user == request.user:  # the actor's own rights changed: reload the page
-        return _redirect(request, reverse("planning:plan_detail", args=[plan.pk]))
+        return redirect_or_client_redirect(request, reverse("planning:plan_detail", args=[plan.pk]))
     return _members_response(request, plan)
 
 
@@ -179,9 +175,5 @@ def member_remove(request: HttpRequest, plan, membership_id: int) -> HttpRespons
         return _members_response(request, plan, status=200 if request.htmx else 400)
     messages.success(request, f"{membership.user.email} removed from the plan.")
     if membership.user == request.user:
-        return _redirect(request, reverse("planning:plan_list"))
+        return redirect_or_client_redirect(request, reverse("planning:plan_list"))
     return _members_response(request, plan)
-
-
-def _redirect(request: HttpRequest, url: str) -> HttpResponse:
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
