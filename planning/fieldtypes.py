@@ -48,10 +48,11 @@ DURATION_UNITS = {
 PERIODS = ("day", "week", "month", "quarter", "year")
 MAX_DIGITS = 12
 
-_NUMBER = r"\d+(?:\.\d+)?"
-_DURATION = re.compile(rf"^({_NUMBER})\s*[_ ]?\s*([a-z]+)$")
-_COMPARISON = re.compile(rf"^(<=|>=|<|>|=)?\s*({_NUMBER})\s*([a-z%/]*)$")
-_PERCENTAGE = re.compile(rf"^({_NUMBER})\s*%?$")
+_NUMBER = r"[0-9]+(?:\.[0-9]+)?"
+_DURATION = re.compile(rf"^({_NUMBER})\s*[_ ]?\s*([a-z]+)$", re.ASCII)
+_COMPARISON = re.compile(rf"^(<=|>=|<|>|=)?\s*({_NUMBER})\s*([a-z%/]*)$", re.ASCII)
+_PERCENTAGE = re.compile(rf"^({_NUMBER})\s*%?$", re.ASCII)
+MAX_DECIMALS = 4
 
 
 class FieldError(ValueError):
@@ -75,7 +76,15 @@ def _plain(value: Decimal) -> int | float:
 def _text_of(raw) -> str:
     if isinstance(raw, bool) or raw is None or isinstance(raw, list | dict):
         raise FieldError("Enter a single value.")
-    return str(raw).strip()
+    if not isinstance(raw, str | int | float):
+        raise FieldError("Enter text or a number.")
+    try:
+        text = str(raw).strip()
+    except ValueError:  # an integer too long to print
+        raise FieldError("This value is too long.") from None
+    if len(text) > 200:
+        raise FieldError("This value is too long.")
+    return text
 
 
 def _bounds(value: Decimal, definition: dict) -> None:
@@ -90,7 +99,7 @@ def _integer(definition, raw):
     if isinstance(raw, bool):
         raise FieldError("Enter a whole number.")
     text = _text_of(raw).replace("_", "").replace(",", "")
-    if not re.fullmatch(r"-?\d+", text):
+    if not re.fullmatch(r"-?[0-9]+", text, re.ASCII):
         raise FieldError("Enter a whole number.")
     value = _decimal(text)
     _bounds(value, {"min": 0, **definition})
@@ -101,9 +110,11 @@ def _number(definition, raw):
     if isinstance(raw, bool):
         raise FieldError("Enter a number.")
     text = _text_of(raw).replace("_", "").replace(",", "")
-    if not re.fullmatch(rf"-?{_NUMBER}", text):
+    if not re.fullmatch(rf"-?{_NUMBER}", text, re.ASCII):
         raise FieldError("Enter a number.")
     value = _decimal(text)
+    if value.as_tuple().exponent < -MAX_DECIMALS:
+        raise FieldError(f"Use at most {MAX_DECIMALS} decimals.")
     _bounds(value, {"min": 0, **definition})
     return _plain(value)
 
@@ -187,6 +198,9 @@ def _multichoice(definition, raw):
 
 
 def _text(definition, raw):
+    if isinstance(raw, float):
+        # YAML has already turned 14.10 into 14.1; only quotes keep such text as written.
+        raise FieldError('Write this value in quotes, such as "14.10", to keep it as written.')
     text = _text_of(raw)
     limit = definition.get("max_length", 100)
     if len(text) > limit:

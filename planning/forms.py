@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils.html import escape
 
 from planning import fieldtypes, requirements
 from planning.models import (
@@ -223,9 +224,10 @@ class RequirementsForm(forms.Form):
 
     @staticmethod
     def _form_field(field: dict, name: str) -> forms.Field:
-        label = field.get("label") or name.replace("_", " ").capitalize()
+        label = requirements.label(name, field)
         required = field.get("required", True)
-        hints = [h for h in (field.get("help"), _type_hint(field)) if h]
+        # Django shows help text as HTML; the playbook's words are text, so escape them.
+        hints = [escape(h) for h in (field.get("help"), _type_hint(field)) if h]
         common = {"label": label, "required": False, "help_text": " · ".join(hints)}
         if field["type"] == "choice":
             choices = [(c, c) for c in field["choices"]]

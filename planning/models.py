@@ -1,7 +1,19 @@
+import datetime
+
 import pghistory
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+
+# Dates people can mean: a typo such as 9999-12-31 is refused rather than carried into every
+# date computed from it.
+EARLIEST = datetime.date(2000, 1, 1)
+LATEST = datetime.date(2100, 12, 31)
+DATE_RANGE = [
+    MinValueValidator(EARLIEST, "Enter a date in 2000 or later."),
+    MaxValueValidator(LATEST, "Enter a date before 2101."),
+]
 
 
 def audited() -> tuple:
@@ -55,8 +67,8 @@ class DeploymentPlan(models.Model):
     title = models.CharField(max_length=200)
     release_version = models.CharField(max_length=50)
     environment = models.CharField(max_length=20, choices=Environment.choices)
-    week1_start = models.DateField("week 1 starts")
-    target_go_live = models.DateField("target go-live")
+    week1_start = models.DateField("week 1 starts", validators=DATE_RANGE)
+    target_go_live = models.DateField("target go-live", validators=DATE_RANGE)
     description = models.TextField(max_length=5000, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     playbook = models.ForeignKey(Playbook, on_delete=models.PROTECT, related_name="plans")
@@ -174,7 +186,7 @@ class WorkItem(models.Model):
         blank=True,
         related_name="work_items",
     )
-    due_on = models.DateField("due date")
+    due_on = models.DateField("due date", validators=DATE_RANGE)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.TODO)
     blocked_reason = models.CharField(max_length=500, blank=True)
     notes = models.TextField(max_length=5000, blank=True)

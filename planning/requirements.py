@@ -31,6 +31,10 @@ class RequirementsInvalid(ValueError):
         self.problems = problems
 
 
+def label(name: str, field: dict) -> str:
+    return field.get("label") or name.replace("_", " ").capitalize()
+
+
 def fields(definition: dict):
     """(section, name, field definition) for every field, in the template's order."""
     for section in definition["sections"]:
@@ -113,10 +117,17 @@ def parse_yaml(kind: str, definition: dict, text: str | bytes) -> dict:
 
 def to_yaml(kind: str, definition: dict, values: dict) -> str:
     """The values as YAML in the guide's shape; `parse_yaml` reads it back to the same values."""
-    body = {
-        section: {name: values.get(section, {}).get(name) for name in section_fields}
-        for section, section_fields in definition["sections"].items()
-    }
-    return yaml.safe_dump(
-        {kind: body}, sort_keys=False, allow_unicode=True, default_flow_style=None
-    )
+    body: dict[str, dict] = {}
+    for section, name, _ in fields(definition):
+        body.setdefault(section, {})[name] = values.get(section, {}).get(name)
+    return yaml.dump({kind: body}, Dumper=_GuideDumper, sort_keys=False, allow_unicode=True)
+
+
+class _GuideDumper(yaml.SafeDumper):
+    """Block mappings with lists written inline, as the guide writes `[SOC2, GDPR, HIPAA]`."""
+
+    def represent_list(self, data):
+        return self.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
+
+
+_GuideDumper.add_representer(list, _GuideDumper.represent_list)

@@ -68,6 +68,24 @@ def playbook_load(*, text: str | bytes, source_name: str = "") -> tuple[Playbook
     return playbook, True
 
 
+def _lock_plan(plan: DeploymentPlan) -> DeploymentPlan:
+    # Membership changes of one plan are serialised on the plan row, so that two owners
+    # demoting each other at the same moment cannot leave the plan without an owner.
+    return DeploymentPlan.objects.select_for_update().get(pk=plan.pk)
+
+
+def _writable(plan: DeploymentPlan) -> DeploymentPlan:
+    """Lock the plan and return it fresh, unless it is archived.
+
+    Every change to a plan's content takes this lock first, so that a change cannot slip in
+    beside an archive happening at the same moment.
+    """
+    plan = _lock_plan(plan)
+    if plan.is_archived:
+        raise ValidationError("This plan is archived. Restore it before changing it.")
+    return plan
+
+
 def _document_status(document: dict, environment: str) -> str:
     """Which register entries a new plan starts with in scope."""
     if document["category"] == "advanced":
@@ -178,9 +196,7 @@ def plan_update(*, plan: DeploymentPlan, **changes) -> DeploymentPlan:
     unknown = set(changes) - set(PLAN_EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
-    plan = DeploymentPlan.objects.select_for_update().get(pk=plan.pk)
-    if plan.is_archived:
-        raise ValidationError("This plan is archived. Restore it before changing it.")
+    plan = _writable(plan)
     shift = changes.get("week1_start", plan.week1_start) - plan.week1_start
     for field, value in changes.items():
         setattr(plan, field, value)
@@ -208,12 +224,6 @@ def plan_restore(*, plan: DeploymentPlan) -> DeploymentPlan:
         archived_at=None, updated_at=timezone.now()
     )
     return DeploymentPlan.objects.get(pk=plan.pk)
-
-
-def _lock_plan(plan: DeploymentPlan) -> DeploymentPlan:
-    # Membership changes of one plan are serialised on the plan row, so that two owners
-    # demoting each other at the same moment cannot leave the plan without an owner.
-    return DeploymentPlan.objects.select_for_update().get(pk=plan.pk)
 
 
 def _check_role(role: str) -> None:
@@ -286,11 +296,6 @@ def _check_member(plan: DeploymentPlan, user, field: str) -> None:
         raise ValidationError({field: "Choose a member of this plan."})
 
 
-def _check_writable(plan: DeploymentPlan) -> None:
-    if plan.is_archived:
-        raise ValidationError("This plan is archived. Restore it before changing it.")
-
-
 WORK_ITEM_FIELDS = ("title", "group", "assignee", "due_on", "status", "blocked_reason", "notes")
 
 
@@ -305,8 +310,7 @@ def _clean_work_item(item: WorkItem) -> None:
 @transaction.atomic
 def work_item_create(*, phase: Phase, title: str, group: str, **fields) -> WorkItem:
     """Add a task at the end of its phase; due by default at the end of the phase's week."""
-    plan = _lock_plan(phase.plan)
-    _check_writable(plan)
+    plan = _writable(phase.plan)
     _check_member(plan, fields.get("assignee"), "assignee")
     last = plan.work_items.aggregate(last=Max("position"))["last"] or 0
     item = WorkItem(
@@ -328,14 +332,16 @@ def work_item_update(*, item: WorkItem, **changes) -> WorkItem:
     unknown = set(changes) - {*WORK_ITEM_FIELDS, "phase"}
     if unknown:
         raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
-    item = WorkItem.objects.select_for_update().select_related("plan").get(pk=item.pk)
-    _check_writable(item.plan)
+    plan = _writable(item.plan)
+    item = WorkItem.objects.select_related("phase").get(pk=item.pk)
     if "assignee" in changes:
-        _check_member(item.plan, changes["assignee"], "assignee")
-    if "phase" in changes and changes["phase"].plan_id != item.plan_id:
+        _check_member(plan, changes["assignee"], "assignee")
+    if "phase" in changes and changes["phase"].plan_id != plan.pk:
         raise ValidationError({"phase": "Choose a phase of this plan."})
     for field, value in changes.items():
         setattr(item, field, value)
+    if item.due_on is None:  # cleared: due at the end of its (perhaps new) week
+        item.due_on = item.phase.ends_on
     _clean_work_item(item)
     item.save()
     return item
@@ -346,9 +352,8 @@ def work_item_move(*, item: WorkItem, direction: str) -> WorkItem:
     """Swap the task with its neighbour above or below in the same phase and group."""
     if direction not in ("up", "down"):
         raise ValidationError("Move a task up or down.")
-    _lock_plan(item.plan)
-    item = WorkItem.objects.select_related("plan").get(pk=item.pk)
-    _check_writable(item.plan)
+    _writable(item.plan)
+    item = WorkItem.objects.get(pk=item.pk)
     siblings = WorkItem.objects.filter(phase_id=item.phase_id, group=item.group)
     if direction == "up":
         neighbour = siblings.filter(position__lt=item.position).order_by("-position").first()
@@ -363,8 +368,7 @@ def work_item_move(*, item: WorkItem, direction: str) -> WorkItem:
 
 @transaction.atomic
 def work_item_delete(*, item: WorkItem) -> None:
-    _lock_plan(item.plan)
-    _check_writable(item.plan)
+    _writable(item.plan)
     WorkItem.objects.filter(pk=item.pk).delete()
 
 
@@ -376,12 +380,10 @@ def document_update(*, document: PlanningDocument, **changes) -> PlanningDocumen
     unknown = set(changes) - set(DOCUMENT_FIELDS)
     if unknown:
         raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
-    document = (
-        PlanningDocument.objects.select_for_update().select_related("plan").get(pk=document.pk)
-    )
-    _check_writable(document.plan)
+    plan = _writable(document.plan)
+    document = PlanningDocument.objects.get(pk=document.pk)
     if "owner" in changes:
-        _check_member(document.plan, changes["owner"], "owner")
+        _check_member(plan, changes["owner"], "owner")
     for field, value in changes.items():
         setattr(document, field, value)
     document.full_clean()
@@ -392,7 +394,7 @@ def document_update(*, document: PlanningDocument, **changes) -> PlanningDocumen
 @transaction.atomic
 def document_include(*, document: PlanningDocument) -> PlanningDocument:
     """Bring a not-applicable document into scope (compare-and-set: twice is once)."""
-    _check_writable(document.plan)
+    _writable(document.plan)
     PlanningDocument.objects.filter(
         pk=document.pk, status=PlanningDocument.Status.NOT_APPLICABLE
     ).update(status=PlanningDocument.Status.NOT_STARTED)
@@ -406,8 +408,8 @@ def requirement_update(*, spec: RequirementSpec, values: dict) -> RequirementSpe
     Raises `requirements.RequirementsInvalid` with every problem, saving nothing, unless all
     fields are valid.
     """
-    spec = RequirementSpec.objects.select_for_update().select_related("plan").get(pk=spec.pk)
-    _check_writable(spec.plan)
+    _writable(spec.plan)
+    spec = RequirementSpec.objects.get(pk=spec.pk)
     spec.values = requirements.clean_values(spec.definition, values)
     spec.save(update_fields=["values", "updated_at"])
     return spec
@@ -416,8 +418,8 @@ def requirement_update(*, spec: RequirementSpec, values: dict) -> RequirementSpe
 @transaction.atomic
 def requirement_import(*, spec: RequirementSpec, text: str | bytes) -> RequirementSpec:
     """Replace the values with those of a YAML document in the guide's shape."""
-    spec = RequirementSpec.objects.select_for_update().select_related("plan").get(pk=spec.pk)
-    _check_writable(spec.plan)
+    _writable(spec.plan)
+    spec = RequirementSpec.objects.get(pk=spec.pk)
     spec.values = requirements.parse_yaml(spec.kind, spec.definition, text)
     spec.save(update_fields=["values", "updated_at"])
     return spec
@@ -425,8 +427,7 @@ def requirement_import(*, spec: RequirementSpec, text: str | bytes) -> Requireme
 
 @transaction.atomic
 def contact_create(*, plan: DeploymentPlan, topic: str, name: str, email: str) -> SupportContact:
-    plan = _lock_plan(plan)
-    _check_writable(plan)
+    plan = _writable(plan)
     last = plan.support_contacts.aggregate(last=Max("position"))["last"] or 0
     contact = SupportContact(plan=plan, topic=topic, name=name, email=email, position=last + 1)
     contact.full_clean()
@@ -439,8 +440,8 @@ def contact_update(*, contact: SupportContact, **changes) -> SupportContact:
     unknown = set(changes) - {"topic", "name", "email"}
     if unknown:
         raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
-    contact = SupportContact.objects.select_for_update().select_related("plan").get(pk=contact.pk)
-    _check_writable(contact.plan)
+    _writable(contact.plan)
+    contact = SupportContact.objects.get(pk=contact.pk)
     for field, value in changes.items():
         setattr(contact, field, value)
     contact.full_clean()
@@ -450,5 +451,5 @@ def contact_update(*, contact: SupportContact, **changes) -> SupportContact:
 
 @transaction.atomic
 def contact_delete(*, contact: SupportContact) -> None:
-    _check_writable(contact.plan)
+    _writable(contact.plan)
     SupportContact.objects.filter(pk=contact.pk).delete()

@@ -24,6 +24,8 @@ STATUS_FILL = {
     "todo": "#9aa3b2",
 }
 STATUS_LABEL = {"done": "done", "in_progress": "in progress", "blocked": "blocked", "todo": "to do"}
+# The picture covers at most this many days; a task due later points off its right edge.
+MAX_DAYS = 70
 
 
 def _shorten(text: str, limit: int = 34) -> str:
@@ -37,11 +39,12 @@ def render(board: Board) -> SafeString:
     last = max(
         [column.phase.ends_on for column in board.phases] + [item.due_on for item in board.items]
     )
+    last = min(last, first + datetime.timedelta(days=MAX_DAYS - 1))
     days = (last - first).days + 1
     width = LABEL_WIDTH + days * DAY_WIDTH + 10
 
     def x(day: datetime.date) -> float:
-        return LABEL_WIDTH + (day - first).days * DAY_WIDTH
+        return LABEL_WIDTH + (min(max(day, first), last) - first).days * DAY_WIDTH
 
     rows: list[str] = []
     y = HEADER

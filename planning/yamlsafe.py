@@ -6,18 +6,38 @@ laughs" document multiplies itself), as are tags. Size, depth and node count are
 the bounds are checked on the event stream before any Python object is built.
 """
 
+import re
 from dataclasses import dataclass
 
 import yaml
 
 try:  # libyaml when available: the same events, faster
-    from yaml import CSafeLoader as SafeLoader
+    from yaml import CSafeLoader as BaseLoader
 except ImportError:  # pragma: no cover
-    from yaml import SafeLoader
+    from yaml import SafeLoader as BaseLoader
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 20
 MAX_NODES = 200_000
+MAX_SCALAR = 10_000
+
+
+class SafeLoader(BaseLoader):
+    """Plain values are read as YAML 1.2 reads them, not as YAML 1.1 does: `no` and `on` stay
+    text, `010` is not octal, `1:30` is not a base-60 number, `.inf` is not a float."""
+
+    yaml_implicit_resolvers: dict = {}
+
+
+for _tag, _pattern, _first in (
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("int", r"^[-+]?(?:0|[1-9][0-9_]*)$", "-+0123456789"),
+    ("float", r"^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]+(?:[eE][-+]?[0-9]+)?$", "-+.0123456789"),
+    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+):
+    SafeLoader.add_implicit_resolver(
+        f"tag:yaml.org,2002:{_tag}", re.compile(_pattern, re.ASCII), list(_first)
+    )
 
 Path = tuple[str | int, ...]
 
@@ -54,6 +74,8 @@ def _check_events(text: str, *, max_depth: int, max_nodes: int) -> None:
         line = event.start_mark.line + 1 if event.start_mark else None
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise YamlError("anchors and aliases (& and *) are not allowed", line)
+        if isinstance(event, yaml.ScalarEvent) and len(event.value) > MAX_SCALAR:
+            raise YamlError(f"a value is longer than {MAX_SCALAR} characters", line)
         if isinstance(event, yaml.NodeEvent):
             nodes += 1
             if nodes > max_nodes:

@@ -24,9 +24,8 @@ def _page(request, plan, spec, *, form=None, import_form=None, status=200) -> Ht
     rows = [
         (
             section.replace("_", " ").capitalize(),
-            name.replace("_", " ").capitalize(),
+            requirements.label(name, field),
             fieldtypes.display(field, spec.values.get(section, {}).get(name)),
-            field,
         )
         for section, name, field in requirements.fields(spec.definition)
     ]

@@ -7,7 +7,8 @@ from planning.models import DeploymentPlan, PlanMembership
 from planning.selectors import default_playbook
 from tests.factories import make_plan
 
-# Every URL of one plan: (name, the method it answers, the permission it needs)
+# Every URL of one plan: (name, the method it answers, the permission it needs). Each URL's
+# other ids (a membership, a task, ...) are of the same plan.
 PLAN_URLS = [
     ("planning:plan_detail", "get", "view"),
     ("planning:plan_edit", "get", "change"),
@@ -17,7 +18,44 @@ PLAN_URLS = [
     ("planning:member_add", "post", "manage"),
     ("planning:member_role", "post", "manage"),
     ("planning:member_remove", "post", "manage"),
+    ("planning:board", "get", "view"),
+    ("planning:work_item_add", "post", "change"),
+    ("planning:work_item_edit", "get", "change"),
+    ("planning:work_item_edit", "post", "change"),
+    ("planning:work_item_status", "post", "change"),
+    ("planning:work_item_move", "post", "change"),
+    ("planning:work_item_delete", "post", "change"),
+    ("planning:documents", "get", "view"),
+    ("planning:document_edit", "get", "change"),
+    ("planning:document_edit", "post", "change"),
+    ("planning:document_include", "post", "change"),
+    ("planning:contacts", "get", "view"),
+    ("planning:contact_add", "post", "change"),
+    ("planning:contact_edit", "get", "change"),
+    ("planning:contact_edit", "post", "change"),
+    ("planning:contact_delete", "post", "change"),
+    ("planning:requirements", "get", "view"),
+    ("planning:requirement_save", "post", "change"),
+    ("planning:requirement_export", "get", "view"),
+    ("planning:requirement_import", "post", "change"),
 ]
+PART = {
+    "member_role": lambda plan: plan.memberships.get(role="viewer").pk,
+    "member_remove": lambda plan: plan.memberships.get(role="viewer").pk,
+    "work_item_add": lambda plan: plan.phases.get(number=1).pk,
+    "work_item_edit": lambda plan: plan.work_items.first().pk,
+    "work_item_status": lambda plan: plan.work_items.first().pk,
+    "work_item_move": lambda plan: plan.work_items.first().pk,
+    "work_item_delete": lambda plan: plan.work_items.first().pk,
+    "document_edit": lambda plan: plan.documents.first().pk,
+    "document_include": lambda plan: plan.documents.get(key="multi-cloud-strategy").pk,
+    "contact_edit": lambda plan: plan.support_contacts.first().pk,
+    "contact_delete": lambda plan: plan.support_contacts.first().pk,
+    "requirements": lambda plan: "performance",
+    "requirement_save": lambda plan: "performance",
+    "requirement_export": lambda plan: "performance",
+    "requirement_import": lambda plan: "performance",
+}
 ROLE_MAY = {
     "viewer": {"view"},
     "editor": {"view", "change"},
@@ -30,13 +68,36 @@ FORBIDDEN = [
     if perm not in ROLE_MAY[role]
 ]
 POSTS = [name for name, method, _ in PLAN_URLS if method == "post"]
+# What a hostile or mistaken POST would try to change, on any of these URLs.
+ANY_CHANGE = {
+    "role": "owner",
+    "email": "x@example.com",
+    "title": "Hacked",
+    "group": "Hacked",
+    "status": "done",
+    "direction": "down",
+    "topic": "Hacked",
+    "name": "Hacked",
+    "text": "performance: {}",
+}
 
 
-def plan_url(name, plan, membership=None):
-    if name in ("planning:member_role", "planning:member_remove"):
-        membership = membership or plan.memberships.get(role="viewer")
-        return reverse(name, args=[plan.pk, membership.pk])
-    return reverse(name, args=[plan.pk])
+def plan_url(name, plan):
+    part = PART.get(name.split(":")[1])
+    return reverse(name, args=[plan.pk, part(plan)] if part else [plan.pk])
+
+
+def snapshot(plan) -> tuple:
+    """Everything about a plan that a request could change."""
+    plan.refresh_from_db()
+    return (
+        (plan.title, plan.archived_at),
+        list(plan.memberships.values_list("user_id", "role").order_by("id")),
+        list(plan.work_items.values_list("id", "title", "status", "position").order_by("id")),
+        list(plan.documents.values_list("id", "status").order_by("id")),
+        list(plan.requirements.values_list("id", "values").order_by("id")),
+        list(plan.support_contacts.values_list("id", "topic").order_by("id")),
+    )
 
 
 @pytest.mark.parametrize(("name", "method", "perm"), PLAN_URLS)
@@ -59,14 +120,12 @@ def test_an_outsider_gets_404_whatever_the_method(
 def test_members_without_the_permission_get_403_and_nothing_changes(
     client_for, plan, request, name, method, role
 ):
-    before = list(PlanMembership.objects.values_list("user_id", "role").order_by("id"))
+    before = snapshot(plan)
     response = getattr(client_for(request.getfixturevalue(role)), method)(
-        plan_url(name, plan), {"role": "owner", "email": "x@example.com", "title": "Hacked"}
+        plan_url(name, plan), ANY_CHANGE
     )
     assert response.status_code == 403
-    assert list(PlanMembership.objects.values_list("user_id", "role").order_by("id")) == before
-    assert DeploymentPlan.objects.get(pk=plan.pk).title == "Checkout service rollout"
-    assert DeploymentPlan.objects.get(pk=plan.pk).archived_at is None
+    assert snapshot(plan) == before
 
 
 @pytest.mark.parametrize(("name", "method", "perm"), PLAN_URLS)
@@ -78,11 +137,35 @@ def test_the_wrong_method_gets_405(client_for, plan, owner, name, method, perm):
 
 @pytest.mark.parametrize("name", POSTS)
 def test_a_post_without_the_csrf_token_is_refused(client_for, plan, owner, name):
+    before = snapshot(plan)
     client = client_for(owner, send_token=False)
-    response = client.post(plan_url(name, plan), {"role": "owner"})
+    response = client.post(plan_url(name, plan), ANY_CHANGE)
     assert response.status_code == 403
     assert b"This form has expired" in response.content
-    assert DeploymentPlan.objects.get(pk=plan.pk).archived_at is None
+    assert snapshot(plan) == before
+
+
+TAMPERABLE = [
+    (name, method)
+    for name, method, _ in PLAN_URLS
+    if name.split(":")[1] in PART and not name.split(":")[1].startswith("requirement")
+]
+
+
+@pytest.mark.parametrize(("name", "method"), TAMPERABLE)
+def test_an_id_of_another_plans_part_is_404(client_for, plan, owner, outsider, name, method):
+    other = make_plan(outsider, title="Someone else's")
+    services.membership_add(plan=other, actor=outsider, email="vera@example.com", role="viewer")
+    before = snapshot(other)
+    url = reverse(name, args=[plan.pk, PART[name.split(":")[1]](other)])
+    response = getattr(client_for(owner), method)(url, ANY_CHANGE)
+    assert response.status_code == 404
+    assert snapshot(other) == before
+
+
+def test_an_unknown_requirement_template_is_404(client_for, plan, viewer):
+    url = reverse("planning:requirements", args=[plan.pk, "finance"])
+    assert client_for(viewer).get(url).status_code == 404
 
 
 def test_an_unknown_plan_id_is_404(client_for, owner):
@@ -196,6 +279,11 @@ def test_it_creates_a_plan_and_makes_me_its_owner(client_for, outsider):
         ({"target_go_live": "2026-12-01"}, "target_go_live", "cannot be before week 1"),
         ({"description": "d" * 5001}, "description", "at most 5000 characters"),
         ({"playbook": "999999"}, "playbook", "Select a valid choice"),
+        (
+            {"week1_start": "9999-12-01", "target_go_live": "9999-12-31"},
+            "week1_start",
+            "before 2101",
+        ),
         ({"playbook": "abc"}, "playbook", "Select a valid choice"),
     ],
 )
