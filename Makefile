@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 EMBEDDED := $(PY) -m truststream.embedded
 
-.PHONY: run test lint format check setup clean-var
+.PHONY: run test lint format check setup clean-var bench
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,3 +36,6 @@ check: setup
 
 clean-var:
 	rm -rf var
+
+bench: setup
+	$(EMBEDDED) exec -- $(PY) bench/planning_bench.py

@@ -12,6 +12,9 @@ import yaml
 from planning import fieldtypes, yamlsafe
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
+# A template has a few dozen fields; a document with far more values than that is refused
+# while it is being read, before it costs anything to check field by field.
+MAX_IMPORT_VALUES = 2_000
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ def clean_values(definition: dict, raw: dict, lines=None) -> dict:
 def parse_yaml(kind: str, definition: dict, text: str | bytes) -> dict:
     """Read a document in the guide's shape (`performance:` then sections) into clean values."""
     try:
-        document = yamlsafe.load(text, max_bytes=MAX_IMPORT_BYTES)
+        document = yamlsafe.load(text, max_bytes=MAX_IMPORT_BYTES, max_nodes=MAX_IMPORT_VALUES)
     except yamlsafe.YamlError as error:
         raise RequirementsInvalid([FieldProblem("", error.message, error.line)]) from None
     data = document.data

@@ -321,3 +321,14 @@ def test_the_timeline_stays_small_whatever_the_dates(plan):
     services.work_item_update(item=_task(plan), due_on=datetime.date(2100, 12, 31))
     svg = str(timeline.render(board(plan, today=datetime.date(2026, 11, 10))))
     assert len(svg) < 100_000
+
+
+def test_task_changes_are_in_the_audit_trail_with_who_made_them(client_for, plan, editor):
+    import pghistory.models
+
+    item = _task(plan)
+    client_for(editor).post(status_url(plan, item), {"status": "in_progress"})
+    event = WorkItem.pgh_event_model.objects.filter(pgh_obj=item).latest("pgh_id")
+    assert (event.pgh_label, event.status) == ("update", "in_progress")
+    context = pghistory.models.Context.objects.get(pk=event.pgh_context_id)
+    assert context.metadata["user"] == editor.pk
