@@ -1,6 +1,7 @@
 """Measure the phase board's server time and a 1 MB YAML import, on real Postgres and Redis.
 
-    make bench            (or: python -m truststream.embedded exec -- .venv/bin/python bench/planning_bench.py)
+    make bench
+    python -m truststream.embedded exec -- .venv/bin/python bench/planning_bench.py
 
 It works in a throwaway test database (created and dropped here), so it never touches the
 application's data. Figures are printed as a Markdown table for docs/benchmarks.md.
@@ -19,7 +20,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 # Keep one connection across requests, as a running server does.
 os.environ.setdefault("DATABASE_CONN_MAX_AGE", "60")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
