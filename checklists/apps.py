@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class ChecklistsConfig(AppConfig):
     name = "checklists"
     verbose_name = "Validation checklists and readiness"
+
+    def ready(self):
+        from checklists import services
+        from planning.signals import plan_created
+
+        # A new plan gets the playbook's checklists in the transaction that creates it.
+        plan_created.connect(services.checklists_create, dispatch_uid="checklists_create")

@@ -6,6 +6,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from truststream.history import audited
+
 # Dates people can mean: a typo such as 9999-12-31 is refused rather than carried into every
 # date computed from it.
 EARLIEST = datetime.date(2000, 1, 1)
@@ -14,14 +16,6 @@ DATE_RANGE = [
     MinValueValidator(EARLIEST, "Enter a date in 2000 or later."),
     MaxValueValidator(LATEST, "Enter a date before 2101."),
 ]
-
-
-def audited() -> tuple:
-    """Trackers for a model whose every change, whatever made it, Postgres records.
-
-    New instances each time: pghistory trackers are bound to the model they decorate.
-    """
-    return (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 
 
 @pghistory.track(*audited())

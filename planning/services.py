@@ -21,6 +21,7 @@ from planning.models import (
     SupportContact,
     WorkItem,
 )
+from planning.signals import plan_created
 from planning.tasks import membership_added_notify
 
 Role = PlanMembership.Role
@@ -74,7 +75,7 @@ def _lock_plan(plan: DeploymentPlan) -> DeploymentPlan:
     return DeploymentPlan.objects.select_for_update().get(pk=plan.pk)
 
 
-def _writable(plan: DeploymentPlan) -> DeploymentPlan:
+def plan_lock_writable(plan: DeploymentPlan) -> DeploymentPlan:
     """Lock the plan and return it fresh, unless it is archived.
 
     Every change to a plan's content takes this lock first, so that a change cannot slip in
@@ -177,6 +178,8 @@ def plan_create(
     PlanMembership.objects.create(plan=plan, user=user, role=Role.OWNER, added_by=user)
     sync_permissions(plan=plan, user=user, role=Role.OWNER)
     _copy_playbook(plan)
+    # Checklists and later parts come from apps above this one (imports flow one way).
+    plan_created.send(sender=DeploymentPlan, plan=plan)
     return plan
 
 
@@ -196,7 +199,7 @@ def plan_update(*, plan: DeploymentPlan, **changes) -> DeploymentPlan:
     unknown = set(changes) - set(PLAN_EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
-    plan = _writable(plan)
+    plan = plan_lock_writable(plan)
     shift = changes.get("week1_start", plan.week1_start) - plan.week1_start
     for field, value in changes.items():
         setattr(plan, field, value)
@@ -310,7 +313,7 @@ def _clean_work_item(item: WorkItem) -> None:
 @transaction.atomic
 def work_item_create(*, phase: Phase, title: str, group: str, **fields) -> WorkItem:
     """Add a task at the end of its phase; due by default at the end of the phase's week."""
-    plan = _writable(phase.plan)
+    plan = plan_lock_writable(phase.plan)
     _check_member(plan, fields.get("assignee"), "assignee")
     last = plan.work_items.aggregate(last=Max("position"))["last"] or 0
     item = WorkItem(
@@ -332,7 +335,7 @@ def work_item_update(*, item: WorkItem, **changes) -> WorkItem:
     unknown = set(changes) - {*WORK_ITEM_FIELDS, "phase"}
     if unknown:
         raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
-    plan = _writable(item.plan)
+    plan = plan_lock_writable(item.plan)
     item = WorkItem.objects.select_related("phase").get(pk=item.pk)
     if "assignee" in changes:
         _check_member(plan, changes["assignee"], "assignee")
@@ -352,7 +355,7 @@ def work_item_move(*, item: WorkItem, direction: str) -> WorkItem:
     """Swap the task with its neighbour above or below in the same phase and group."""
     if direction not in ("up", "down"):
         raise ValidationError("Move a task up or down.")
-    _writable(item.plan)
+    plan_lock_writable(item.plan)
     item = WorkItem.objects.get(pk=item.pk)
     siblings = WorkItem.objects.filter(phase_id=item.phase_id, group=item.group)
     if direction == "up":
@@ -368,7 +371,7 @@ def work_item_move(*, item: WorkItem, direction: str) -> WorkItem:
 
 @transaction.atomic
 def work_item_delete(*, item: WorkItem) -> None:
-    _writable(item.plan)
+    plan_lock_writable(item.plan)
     WorkItem.objects.filter(pk=item.pk).delete()
 
 
@@ -380,7 +383,7 @@ def document_update(*, document: PlanningDocument, **changes) -> PlanningDocumen
     unknown = set(changes) - set(DOCUMENT_FIELDS)
     if unknown:
         raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
-    plan = _writable(document.plan)
+    plan = plan_lock_writable(document.plan)
     document = PlanningDocument.objects.get(pk=document.pk)
     if "owner" in changes:
         _check_member(plan, changes["owner"], "owner")
@@ -394,7 +397,7 @@ def document_update(*, document: PlanningDocument, **changes) -> PlanningDocumen
 @transaction.atomic
 def document_include(*, document: PlanningDocument) -> PlanningDocument:
     """Bring a not-applicable document into scope (compare-and-set: twice is once)."""
-    _writable(document.plan)
+    plan_lock_writable(document.plan)
     PlanningDocument.objects.filter(
         pk=document.pk, status=PlanningDocument.Status.NOT_APPLICABLE
     ).update(status=PlanningDocument.Status.NOT_STARTED)
@@ -408,7 +411,7 @@ def requirement_update(*, spec: RequirementSpec, values: dict) -> RequirementSpe
     Raises `requirements.RequirementsInvalid` with every problem, saving nothing, unless all
     fields are valid.
     """
-    _writable(spec.plan)
+    plan_lock_writable(spec.plan)
     spec = RequirementSpec.objects.get(pk=spec.pk)
     spec.values = requirements.clean_values(spec.definition, values)
     spec.save(update_fields=["values", "updated_at"])
@@ -418,7 +421,7 @@ def requirement_update(*, spec: RequirementSpec, values: dict) -> RequirementSpe
 @transaction.atomic
 def requirement_import(*, spec: RequirementSpec, text: str | bytes) -> RequirementSpec:
     """Replace the values with those of a YAML document in the guide's shape."""
-    _writable(spec.plan)
+    plan_lock_writable(spec.plan)
     spec = RequirementSpec.objects.get(pk=spec.pk)
     spec.values = requirements.parse_yaml(spec.kind, spec.definition, text)
     spec.save(update_fields=["values", "updated_at"])
@@ -427,7 +430,7 @@ def requirement_import(*, spec: RequirementSpec, text: str | bytes) -> Requireme
 
 @transaction.atomic
 def contact_create(*, plan: DeploymentPlan, topic: str, name: str, email: str) -> SupportContact:
-    plan = _writable(plan)
+    plan = plan_lock_writable(plan)
     last = plan.support_contacts.aggregate(last=Max("position"))["last"] or 0
     contact = SupportContact(plan=plan, topic=topic, name=name, email=email, position=last + 1)
     contact.full_clean()
@@ -440,7 +443,7 @@ def contact_update(*, contact: SupportContact, **changes) -> SupportContact:
     unknown = set(changes) - {"topic", "name", "email"}
     if unknown:
         raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
-    _writable(contact.plan)
+    plan_lock_writable(contact.plan)
     contact = SupportContact.objects.get(pk=contact.pk)
     for field, value in changes.items():
         setattr(contact, field, value)
@@ -451,5 +454,5 @@ def contact_update(*, contact: SupportContact, **changes) -> SupportContact:
 
 @transaction.atomic
 def contact_delete(*, contact: SupportContact) -> None:
-    _writable(contact.plan)
+    plan_lock_writable(contact.plan)
     SupportContact.objects.filter(pk=contact.pk).delete()

@@ -272,3 +272,5 @@ LOGGING = {
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # Form templates in templates/django/forms/ override Django's (labels without a colon).
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+# Evidence files: at most this size (bytes); the types accepted are in checklists.services.
+EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)

@@ -6,7 +6,11 @@ from truststream import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("accounts/tokens/", views.tokens, name="tokens"),
+    path("accounts/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     path("accounts/", include("allauth.urls")),
+    path("api/", include("checklists.api_urls")),
     path("plans/", include("planning.urls")),
+    path("plans/", include("checklists.urls")),
     path("admin/", admin.site.urls),
 ]

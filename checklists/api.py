@@ -1,0 +1,251 @@
+"""The JSON API for CI pipelines, version 1 (django-ninja; OpenAPI at /api/v1/openapi.json).
+
+A personal token acts with its owner's permissions and nothing more: an item of a plan its
+owner cannot see is 404, a change its owner may not make is 403. Every error is JSON.
+"""
+
+import datetime
+from typing import Literal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+from pydantic import Field
+
+from checklists import selectors, services
+from checklists.models import ChecklistItem
+from planning.access import CHANGE, VIEW, get_plan_for_user
+from truststream.services import token_authenticate
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request, token):
+        user = token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="TrustStram Readiness API",
+    version="1",
+    description="Validation checklists and readiness for CI pipelines. Authenticate with a "
+    "personal token from your account page: `Authorization: Bearer <token>`.",
+    urls_namespace="api-v1",
+    auth=TokenAuth(),
+    docs_url=None,  # the interactive docs load their assets from a CDN; the schema is enough
+)
+
+
+def _error(request, status: int, detail, **extra):
+    return api.create_response(request, {"detail": detail, **extra}, status=status)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return _error(request, 404, "Not found.")
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request, exc):
+    return _error(request, 403, "Your role on this plan does not allow this.")
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthorised(request, exc):
+    return _error(request, 401, "A valid, unexpired, unrevoked token is required.")
+
+
+@api.exception_handler(NinjaValidationError)
+def _invalid_request(request, exc):
+    return _error(request, 422, "The request is not valid.", errors=exc.errors)
+
+
+@api.exception_handler(ValidationError)
+def _refused(request, exc):
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    return _error(request, 400, "Nothing was changed.", errors=errors)
+
+
+class LinkOut(Schema):
+    url: str
+    added_at: datetime.datetime
+
+
+class ItemOut(Schema):
+    id: int
+    checklist: str
+    text: str
+    state: str
+    critical: bool
+    conditional: bool
+    reason: str
+    note: str
+    links: list[LinkOut]
+    version: int
+    changed_by: str | None
+    changed_at: datetime.datetime | None
+
+
+class ChecklistOut(Schema):
+    key: str
+    title: str
+    items: list[ItemOut]
+
+
+class StateIn(Schema):
+    state: Literal["open", "passed", "failed", "not_applicable"]
+    version: int | None = Field(
+        None,
+        description="The version you read; the change is refused (409) if the item changed "
+        "since. Leave it out to change whatever the item is now.",
+    )
+    note: str | None = Field(None, max_length=20_000, description="Replaces the item's note.")
+    links: list[str] = Field(default_factory=list, max_length=20, description="Evidence links.")
+    reason: str = Field("", max_length=500, description="Required for not_applicable.")
+
+
+class ConflictOut(Schema):
+    detail: str
+    current: ItemOut
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+class CategoryOut(Schema):
+    key: str
+    title: str
+    weight: int
+    score: int | None
+    suggested: int | None
+    weighted: float
+
+
+class BandOut(Schema):
+    key: str
+    title: str
+    min: int
+
+
+class BlockerOut(Schema):
+    id: int
+    text: str
+    state: str
+
+
+class ReadinessOut(Schema):
+    total: float
+    decision: BandOut
+    score_band: BandOut
+    complete: bool
+    blockers: list[BlockerOut]
+    categories: list[CategoryOut]
+
+
+def _item_out(item: ChecklistItem, links=None) -> dict:
+    who = item.changed_by
+    return {
+        "id": item.pk,
+        "checklist": item.checklist.key,
+        "text": item.text,
+        "state": item.state,
+        "critical": item.critical,
+        "conditional": item.conditional,
+        "reason": item.na_reason,
+        "note": item.note,
+        "links": [
+            {"url": link.url, "added_at": link.added_at}
+            for link in (links if links is not None else item.links.all())
+        ],
+        "version": item.version,
+        "changed_by": (who.get_full_name() or who.email) if who else None,
+        "changed_at": item.changed_at,
+    }
+
+
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+
+
+@api.get("/plans/{plan_id}/checklists", response={200: list[ChecklistOut], **ERRORS})
+def list_checklists(request, plan_id: int):
+    """The plan's checklists and their items."""
+    plan = get_plan_for_user(request.user, plan_id, VIEW)
+    return [
+        {
+            "key": checklist.key,
+            "title": checklist.title,
+            "items": [_item_out(item, links=item.links.all()) for item in checklist.item_list],
+        }
+        for checklist in selectors.plan_checklists(plan)
+    ]
+
+
+def _item_for(request, item_id: int, perm: str) -> ChecklistItem:
+    try:
+        item = ChecklistItem.objects.select_related("checklist", "changed_by").get(pk=item_id)
+    except ChecklistItem.DoesNotExist:
+        raise Http404 from None
+    item.plan = get_plan_for_user(request.user, item.plan_id, perm)
+    return item
+
+
+@api.get("/items/{item_id}", response={200: ItemOut, **ERRORS})
+def get_item(request, item_id: int):
+    return _item_out(_item_for(request, item_id, VIEW))
+
+
+@api.post(
+    "/items/{item_id}/state",
+    response={200: ItemOut, 400: ErrorOut, 409: ConflictOut, **ERRORS},
+)
+def set_state(request, item_id: int, payload: StateIn):
+    """Set an item's state, with an optional note and evidence links, in one change."""
+    item = _item_for(request, item_id, CHANGE)
+    try:
+        item = services.item_set_state(
+            item=item,
+            actor=request.user,
+            state=payload.state,
+            version=payload.version if payload.version is not None else item.version,
+            reason=payload.reason,
+            note=payload.note,
+            links=payload.links,
+        )
+    except services.StaleItem as conflict:
+        return 409, {
+            "detail": "The item changed since the version you sent; nothing was changed.",
+            "current": _item_out(conflict.current),
+        }
+    return _item_out(item)
+
+
+@api.get("/plans/{plan_id}/readiness", response={200: ReadinessOut, **ERRORS})
+def get_readiness(request, plan_id: int):
+    """The weighted score, the decision band, blockers, and each category."""
+    plan = get_plan_for_user(request.user, plan_id, VIEW)
+    result = selectors.readiness(plan)
+    return {
+        "total": float(result.total),
+        "decision": result.band,
+        "score_band": result.score_band,
+        "complete": result.complete,
+        "blockers": [
+            {"id": item.pk, "text": item.text, "state": item.state} for item in result.blockers
+        ],
+        "categories": [
+            {
+                "key": c.key,
+                "title": c.title,
+                "weight": c.weight,
+                "score": c.score,
+                "suggested": c.suggested,
+                "weighted": float(c.weighted),
+            }
+            for c in result.categories
+        ],
+    }

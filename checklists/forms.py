@@ -1,0 +1,33 @@
+from django import forms
+
+from checklists.models import ChecklistItem
+
+
+class ItemStateForm(forms.Form):
+    state = forms.ChoiceField(choices=ChecklistItem.State.choices)
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    reason = forms.CharField(max_length=500, required=False, label="Why does it not apply?")
+    override = forms.BooleanField(required=False, label="Owner override: not a conditional item")
+
+
+class ItemNoteForm(forms.Form):
+    note = forms.CharField(
+        max_length=20_000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Plain text or Markdown. HTML is shown as text.",
+    )
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+
+class LinkForm(forms.Form):
+    url = forms.URLField(max_length=1000, label="Link", assume_scheme="https")
+
+
+class FileForm(forms.Form):
+    file = forms.FileField(label="File")
+
+
+class ScoreForm(forms.Form):
+    score = forms.IntegerField(min_value=1, max_value=10)
+    rationale = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,138 @@
+import pghistory
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from planning.models import DeploymentPlan
+from truststream.history import audited
+
+
+@pghistory.track(*audited())
+class Checklist(models.Model):
+    plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="checklists")
+    key = models.SlugField(max_length=50)
+    title = models.CharField(max_length=200)
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["plan", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "key"], name="checklist_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+@pghistory.track(*audited())
+class ChecklistItem(models.Model):
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Failed"
+        NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+    plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="+")
+    checklist = models.ForeignKey(Checklist, on_delete=models.CASCADE, related_name="items")
+    text = models.CharField(max_length=300)
+    position = models.PositiveSmallIntegerField()
+    critical = models.BooleanField(default=False)
+    conditional = models.BooleanField(default=False)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.OPEN)
+    na_reason = models.CharField("reason it does not apply", max_length=500, blank=True)
+    note = models.TextField(max_length=20_000, blank=True)
+    # Compare-and-set: every change bumps it, a change made from an older version is refused.
+    version = models.PositiveIntegerField(default=1)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["checklist__position", "position"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(state="not_applicable") | ~Q(na_reason=""),
+                name="item_not_applicable_needs_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["open", "passed", "failed", "not_applicable"]),
+                name="item_state_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def blocks_readiness(self) -> bool:
+        return self.critical and self.state in (self.State.OPEN, self.State.FAILED)
+
+
+@pghistory.track(*audited())
+class EvidenceLink(models.Model):
+    item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="links")
+    url = models.URLField(max_length=1000)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["item", "added_at", "id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+@pghistory.track(*audited())
+class EvidenceFile(models.Model):
+    """A file attached to an item. The stored name is generated; `name` is what the uploader
+    called it, cleaned. The content is never served inline."""
+
+    item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="files")
+    file = models.FileField(upload_to="evidence/%Y/%m/", max_length=300)
+    name = models.CharField(max_length=200)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content_type = models.CharField(max_length=100)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["item", "added_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@pghistory.track(*audited())
+class ReadinessScore(models.Model):
+    """One score given to one readiness category; the latest per category is the current one
+    and the earlier ones are its history. Never edited: a new score is a new row."""
+
+    plan = models.ForeignKey(
+        DeploymentPlan, on_delete=models.CASCADE, related_name="readiness_scores"
+    )
+    category = models.SlugField(max_length=50)
+    score = models.PositiveSmallIntegerField()
+    rationale = models.TextField(max_length=2000)
+    scored_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    scored_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["plan", "-scored_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=1, score__lte=10), name="readiness_score_1_to_10"
+            ),
+            models.CheckConstraint(condition=~Q(rationale=""), name="readiness_rationale"),
+        ]
+        indexes = [models.Index(fields=["plan", "category", "-scored_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.score}"

@@ -1,0 +1,248 @@
+"""Writes to checklists, evidence and readiness scores.
+
+Callers have checked that the acting user may change the plan (`change_deploymentplan`);
+whether the user owns the plan is passed in where a rule depends on it.
+"""
+
+import hashlib
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+
+from checklists.models import (
+    Checklist,
+    ChecklistItem,
+    EvidenceFile,
+    EvidenceLink,
+    ReadinessScore,
+)
+from planning.models import DeploymentPlan
+from planning.services import plan_lock_writable
+
+State = ChecklistItem.State
+
+
+class StaleItem(Exception):
+    """The item changed since the caller read it; `current` is what it is now."""
+
+    def __init__(self, current: ChecklistItem):
+        super().__init__("This item was changed by someone else in the meantime.")
+        self.current = current
+
+
+def checklists_create(*, plan: DeploymentPlan, **kwargs) -> None:
+    """Give a new plan the playbook's checklists (the receiver of `planning.plan_created`)."""
+    for position, definition in enumerate(plan.playbook.definition["checklists"], start=1):
+        checklist = Checklist.objects.create(
+            plan=plan, key=definition["key"], title=definition["title"], position=position
+        )
+        ChecklistItem.objects.bulk_create(
+            ChecklistItem(
+                plan=plan,
+                checklist=checklist,
+                text=item["text"],
+                position=index,
+                critical=item.get("critical", False),
+                conditional=item.get("conditional", False),
+            )
+            for index, item in enumerate(definition["items"], start=1)
+        )
+
+
+def _compare_and_set(item: ChecklistItem, version: int, actor, **changes) -> ChecklistItem:
+    """Apply `changes` only if the item is still at `version`; else raise `StaleItem`.
+
+    Two people saving the same item at once: the first wins, the second is told and shown
+    what the first did, and nothing is lost silently.
+    """
+    updated = ChecklistItem.objects.filter(pk=item.pk, version=version).update(
+        **changes, version=F("version") + 1, changed_by=actor, changed_at=timezone.now()
+    )
+    current = ChecklistItem.objects.select_related("changed_by", "checklist").get(pk=item.pk)
+    if not updated:
+        raise StaleItem(current)
+    return current
+
+
+@transaction.atomic
+def item_set_state(
+    *,
+    item: ChecklistItem,
+    actor,
+    state: str,
+    version: int,
+    reason: str = "",
+    actor_is_owner: bool = False,
+    note: str | None = None,
+    links: list[str] = (),
+) -> ChecklistItem:
+    """Set an item's state, optionally with a note and evidence links, in one change."""
+    plan_lock_writable(item.plan)
+    if state not in State.values:
+        raise ValidationError(
+            {"state": f"{state!r} is not a state: use {', '.join(State.values)}."}
+        )
+    reason = reason.strip()
+    if state == State.NOT_APPLICABLE:
+        if not reason:
+            raise ValidationError({"reason": "Say why this item does not apply."})
+        if not item.conditional and not actor_is_owner:
+            raise ValidationError(
+                {
+                    "state": "Only conditional items can be not applicable; a plan owner can "
+                    "override this with a reason."
+                }
+            )
+    else:
+        reason = ""
+    changes = {"state": state, "na_reason": reason}
+    if note is not None:
+        changes["note"] = _clean_note(note)
+    for url in links:
+        _check_link(url)
+    item = _compare_and_set(item, version, actor, **changes)
+    for url in links:
+        EvidenceLink.objects.create(item=item, url=url, added_by=actor)
+    return item
+
+
+def _clean_note(note: str) -> str:
+    note = note.strip()
+    limit = ChecklistItem._meta.get_field("note").max_length
+    if len(note) > limit:
+        raise ValidationError({"note": f"Use at most {limit} characters."})
+    return note
+
+
+def _check_link(url: str) -> None:
+    link = EvidenceLink(url=url)
+    try:
+        link.clean_fields(exclude=["item", "added_by"])
+    except ValidationError:
+        raise ValidationError({"links": f"{url[:100]!r} is not a valid http(s) link."}) from None
+    if not url.lower().startswith(("http://", "https://")):
+        raise ValidationError({"links": f"{url[:100]!r} is not a valid http(s) link."})
+
+
+@transaction.atomic
+def item_update_note(*, item: ChecklistItem, actor, note: str, version: int) -> ChecklistItem:
+    plan_lock_writable(item.plan)
+    return _compare_and_set(item, version, actor, note=_clean_note(note))
+
+
+@transaction.atomic
+def link_add(*, item: ChecklistItem, actor, url: str) -> EvidenceLink:
+    plan_lock_writable(item.plan)
+    _check_link(url)
+    return EvidenceLink.objects.create(item=item, url=url, added_by=actor)
+
+
+@transaction.atomic
+def link_remove(*, link: EvidenceLink) -> None:
+    plan_lock_writable(link.item.plan)
+    EvidenceLink.objects.filter(pk=link.pk).delete()
+
+
+# Evidence files: what may be uploaded, recognised by extension and checked by content.
+ALLOWED_FILES = {
+    ".pdf": ("application/pdf", b"%PDF-"),
+    ".png": ("image/png", b"\x89PNG\r\n\x1a\n"),
+    ".jpg": ("image/jpeg", b"\xff\xd8\xff"),
+    ".jpeg": ("image/jpeg", b"\xff\xd8\xff"),
+    ".gif": ("image/gif", b"GIF8"),
+    ".zip": ("application/zip", b"PK\x03\x04"),
+    ".txt": ("text/plain", None),
+    ".log": ("text/plain", None),
+    ".md": ("text/plain", None),
+    ".csv": ("text/csv", None),
+    ".json": ("application/json", None),
+    ".yaml": ("text/plain", None),
+    ".yml": ("text/plain", None),
+    ".xml": ("text/plain", None),
+}
+
+
+def _file_kind(upload) -> tuple[str, str]:
+    """(clean name, content type) of an upload we accept, else ValidationError."""
+    original = PurePath(upload.name.replace("\\", "/")).name
+    name = get_valid_filename(original)[:150] if original.strip(". ") else ""
+    suffix = PurePath(name.lower()).suffix
+    if not name or suffix not in ALLOWED_FILES:
+        allowed = ", ".join(sorted(ALLOWED_FILES))
+        raise ValidationError(
+            {"file": f"This type of file is not accepted. Use one of: {allowed}."}
+        )
+    limit = settings.EVIDENCE_MAX_BYTES
+    if upload.size > limit:
+        raise ValidationError({"file": f"The file is larger than {limit // (1024 * 1024)} MB."})
+    if upload.size == 0:
+        raise ValidationError({"file": "The file is empty."})
+    content_type, magic = ALLOWED_FILES[suffix]
+    upload.seek(0)
+    head = upload.read(512)
+    upload.seek(0)
+    if magic is not None and not head.startswith(magic):
+        raise ValidationError({"file": f"The file's content is not a {suffix} file."})
+    if magic is None and b"\x00" in head:
+        raise ValidationError({"file": f"A {suffix} file must be text."})
+    return name, content_type
+
+
+@transaction.atomic
+def file_add(*, item: ChecklistItem, actor, upload) -> EvidenceFile:
+    """Store an uploaded file as evidence, with its SHA-256, through the storage API."""
+    plan_lock_writable(item.plan)
+    name, content_type = _file_kind(upload)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    # The stored name is ours: nothing the uploader wrote decides where the file goes.
+    path = default_storage.save(
+        f"evidence/plan-{item.plan_id}/{uuid.uuid4().hex}{PurePath(name).suffix.lower()}", upload
+    )
+    return EvidenceFile.objects.create(
+        item=item,
+        file=path,
+        name=name,
+        size=upload.size,
+        sha256=digest.hexdigest(),
+        content_type=content_type,
+        added_by=actor,
+    )
+
+
+@transaction.atomic
+def file_remove(*, evidence: EvidenceFile) -> None:
+    """Remove a file from the item. The stored content stays, so that the audit trail, which
+    keeps the row's history, still points at something that can be checked."""
+    plan_lock_writable(evidence.item.plan)
+    EvidenceFile.objects.filter(pk=evidence.pk).delete()
+
+
+@transaction.atomic
+def score_set(
+    *, plan: DeploymentPlan, actor, category: str, score: int, rationale: str
+) -> ReadinessScore:
+    plan = plan_lock_writable(plan)
+    categories = {c["key"] for c in plan.playbook.definition["readiness"]["categories"]}
+    if category not in categories:
+        raise ValidationError({"category": "Choose one of the plan's readiness categories."})
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 10:
+        raise ValidationError({"score": "Give a whole number from 1 to 10."})
+    rationale = rationale.strip()
+    if not rationale:
+        raise ValidationError({"rationale": "Say why this score."})
+    result = ReadinessScore(
+        plan=plan, category=category, score=score, rationale=rationale, scored_by=actor
+    )
+    result.full_clean()
+    result.save()
+    return result
