@@ -9,7 +9,7 @@ from typing import Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
@@ -217,10 +217,13 @@ def set_state(request, item_id: int, payload: StateIn):
             links=payload.links,
         )
     except services.StaleItem as conflict:
-        return 409, {
-            "detail": "The item changed since the version you sent; nothing was changed.",
-            "current": _item_out(conflict.current),
-        }
+        return Status(
+            409,
+            {
+                "detail": "The item changed since the version you sent; nothing was changed.",
+                "current": _item_out(conflict.current),
+            },
+        )
     return _item_out(item)
 
 

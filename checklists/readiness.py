@@ -122,6 +122,28 @@ def compute(definition: dict, items, scores) -> Readiness:
     return readiness
 
 
+def _points(value: Decimal) -> str:
+    return format(value.quantize(Decimal("0.1")).normalize(), "f")
+
+
+def _raise(category: CategoryResult, needed: Decimal) -> int:
+    """The smallest raise of this category's score that adds `needed` points."""
+    return math.ceil(needed * 10 / category.weight)
+
+
+def _combination(readiness: Readiness, needed: Decimal) -> str:
+    """Raise the heaviest categories first, each as far as needed, until the points are there."""
+    steps = []
+    for category in sorted(readiness.categories, key=lambda c: -c.weight):
+        current = category.score or 0
+        if needed <= 0 or current >= 10:
+            continue
+        new = min(10, current + _raise(category, needed))
+        needed -= Decimal(category.weight * (new - current)) / 10
+        steps.append(f"{category.title} from {category.score or 'unscored'} to {new}")
+    return " and ".join(steps)
+
+
 def _advice(readiness: Readiness) -> list[Advice]:
     """What would move the plan into the next band: blockers first, then scores and items."""
     advice = []
@@ -141,28 +163,19 @@ def _advice(readiness: Readiness) -> list[Advice]:
     if target is None:
         return advice
     needed = Decimal(target["min"]) - readiness.total
-    options = []
-    for category in sorted(readiness.categories, key=lambda c: -c.weight):
-        current = category.score or 0
-        points = math.ceil(needed * 10 / category.weight)
-        if current + points <= 10:
-            options.append(
-                f"{category.title} from {category.score or 'unscored'} to {current + points}"
-            )
-    if options:
-        advice.append(
-            Advice(
-                f"To reach “{target['title']}” ({target['min']}+), the total needs {needed:g} "
-                f"more points: for example raise " + "; or ".join(options[:3]) + "."
-            )
-        )
+    lead = (
+        f"To reach “{target['title']}” ({target['min']}+), "
+        f"the total needs {_points(needed)} more points"
+    )
+    single = [
+        f"{c.title} from {c.score or 'unscored'} to {(c.score or 0) + _raise(c, needed)}"
+        for c in sorted(readiness.categories, key=lambda c: -c.weight)
+        if (c.score or 0) + _raise(c, needed) <= 10
+    ]
+    if single:
+        advice.append(Advice(f"{lead}: for example raise " + "; or ".join(single[:3]) + "."))
     else:
-        advice.append(
-            Advice(
-                f"To reach “{target['title']}” ({target['min']}+), the total needs {needed:g} "
-                "more points: raise the scores of several categories."
-            )
-        )
+        advice.append(Advice(f"{lead}: for example raise {_combination(readiness, needed)}."))
     for category in readiness.categories:
         suggested = category.suggested
         if category.open_items and suggested is not None and suggested < 10:
