@@ -24,9 +24,9 @@ import django
 
 django.setup()
 
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
+from django.db import connection
+from django.test import Client
+from django.test.utils import setup_test_environment
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "30"))
 
