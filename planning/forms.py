@@ -142,6 +142,8 @@ class WorkItemForm(forms.ModelForm):
         return self.cleaned_data["title"].strip()
 
     def clean(self):
+        # The rule is the database's and the service's; the form states it on its field
+        # (a field with an error is left out of the model's own constraint check).
         cleaned = super().clean()
         if (
             cleaned.get("status") == WorkItem.Status.BLOCKED
@@ -149,12 +151,6 @@ class WorkItemForm(forms.ModelForm):
         ):
             self.add_error("blocked_reason", "Say why the task is blocked.")
         return cleaned
-
-    def validate_constraints(self, exclude=None):
-        # clean() reports the blocked-without-reason rule on its field; the service and the
-        # database enforce it too.
-        exclude = {*(exclude or ()), "status", "blocked_reason"}
-        super().validate_constraints(exclude=exclude)
 
 
 class WorkItemAddForm(forms.Form):
@@ -168,15 +164,6 @@ class WorkItemAddForm(forms.Form):
 class WorkItemStatusForm(forms.Form):
     status = forms.ChoiceField(choices=WorkItem.Status.choices)
     blocked_reason = forms.CharField(max_length=500, required=False, label="Why is it blocked?")
-
-    def clean(self):
-        cleaned = super().clean()
-        if (
-            cleaned.get("status") == WorkItem.Status.BLOCKED
-            and not (cleaned.get("blocked_reason") or "").strip()
-        ):
-            self.add_error("blocked_reason", "Say why the task is blocked.")
-        return cleaned
 
 
 class HttpsURLField(forms.URLField):

@@ -69,6 +69,13 @@ def playbook_load(*, text: str | bytes, source_name: str = "") -> tuple[Playbook
     return playbook, True
 
 
+def _only(changes: dict, editable) -> None:
+    """A programming error, not a user's: a service was asked to change a field it does not."""
+    unknown = set(changes) - set(editable)
+    if unknown:
+        raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
+
+
 def _lock_plan(plan: DeploymentPlan) -> DeploymentPlan:
     # Membership changes of one plan are serialised on the plan row, so that two owners
     # demoting each other at the same moment cannot leave the plan without an owner.
@@ -196,9 +203,7 @@ PLAN_EDITABLE_FIELDS = (
 @transaction.atomic
 def plan_update(*, plan: DeploymentPlan, **changes) -> DeploymentPlan:
     """Change the plan's header fields. An archived plan is read-only until restored."""
-    unknown = set(changes) - set(PLAN_EDITABLE_FIELDS)
-    if unknown:
-        raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
+    _only(changes, PLAN_EDITABLE_FIELDS)
     plan = plan_lock_writable(plan)
     shift = changes.get("week1_start", plan.week1_start) - plan.week1_start
     for field, value in changes.items():
@@ -332,9 +337,7 @@ def work_item_create(*, phase: Phase, title: str, group: str, **fields) -> WorkI
 
 @transaction.atomic
 def work_item_update(*, item: WorkItem, **changes) -> WorkItem:
-    unknown = set(changes) - {*WORK_ITEM_FIELDS, "phase"}
-    if unknown:
-        raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
+    _only(changes, (*WORK_ITEM_FIELDS, "phase"))
     plan = plan_lock_writable(item.plan)
     item = WorkItem.objects.select_related("phase").get(pk=item.pk)
     if "assignee" in changes:
@@ -380,9 +383,7 @@ DOCUMENT_FIELDS = ("status", "owner", "link", "notes")
 
 @transaction.atomic
 def document_update(*, document: PlanningDocument, **changes) -> PlanningDocument:
-    unknown = set(changes) - set(DOCUMENT_FIELDS)
-    if unknown:
-        raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
+    _only(changes, DOCUMENT_FIELDS)
     plan = plan_lock_writable(document.plan)
     document = PlanningDocument.objects.get(pk=document.pk)
     if "owner" in changes:
@@ -440,9 +441,7 @@ def contact_create(*, plan: DeploymentPlan, topic: str, name: str, email: str) -
 
 @transaction.atomic
 def contact_update(*, contact: SupportContact, **changes) -> SupportContact:
-    unknown = set(changes) - {"topic", "name", "email"}
-    if unknown:
-        raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
+    _only(changes, ("topic", "name", "email"))
     plan_lock_writable(contact.plan)
     contact = SupportContact.objects.get(pk=contact.pk)
     for field, value in changes.items():

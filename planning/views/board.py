@@ -3,20 +3,17 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from planning import selectors, services, timeline
+from planning import selectors, services
 from planning.access import CHANGE, get_part, plan_view
 from planning.forms import WorkItemAddForm, WorkItemForm, WorkItemStatusForm
 from planning.models import Phase, WorkItem
-from planning.views.common import apply_validation_error, form_status
+from planning.views.common import apply_validation_error, form_status, four_weeks
 
 
 def _board_context(plan, **extra) -> dict:
-    board = selectors.board(plan)
     return {
         "plan": plan,
-        "board": board,
-        "timeline": timeline.render(board),
-        "members": selectors.plan_members(plan),
+        **four_weeks(plan),
         "statuses": WorkItem.Status.choices,
         "tab": "board",
         **extra,

@@ -3,6 +3,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django_htmx.http import HttpResponseClientRedirect
 
+from planning import selectors, timeline
+
 
 def apply_validation_error(form, error: ValidationError) -> None:
     """Show a service's ValidationError on the form, on its field where it names one."""
@@ -20,3 +22,9 @@ def form_status(form) -> int:
 
 def redirect_or_client_redirect(request: HttpRequest, url: str) -> HttpResponse:
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def four_weeks(plan) -> dict:
+    """The board of the plan's four weeks and its timeline picture, for a page's context."""
+    board = selectors.board(plan)
+    return {"board": board, "timeline": timeline.render(board)}

@@ -8,12 +8,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from planning import selectors, services, timeline
+from planning import selectors, services
 from planning.access import CHANGE, MANAGE, get_membership, plan_view
 from planning.forms import MemberAddForm, MemberRoleForm, PlanCreateForm, PlanFilterForm, PlanForm
 from planning.views.common import (
     apply_validation_error,
     form_status,
+    four_weeks,
     redirect_or_client_redirect,
 )
 
@@ -59,11 +60,9 @@ def plan_create(request: HttpRequest) -> HttpResponse:
 
 
 def _overview(plan, *, add_form=None) -> dict:
-    board = selectors.board(plan)
     return {
         "plan": plan,
-        "board": board,
-        "timeline": timeline.render(board),
+        **four_weeks(plan),
         "members": selectors.plan_members(plan),
         "add_form": add_form or MemberAddForm(),
         "tab": "overview",
