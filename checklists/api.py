@@ -106,6 +106,9 @@ class StateIn(Schema):
     note: str | None = Field(None, max_length=20_000, description="Replaces the item's note.")
     links: list[str] = Field(default_factory=list, max_length=20, description="Evidence links.")
     reason: str = Field("", max_length=500, description="Required for not_applicable.")
+    override: bool = Field(
+        False, description="Owners only: mark an item not applicable that is not conditional."
+    )
 
 
 class ConflictOut(Schema):
@@ -211,8 +214,9 @@ def set_state(request, item_id: int, payload: StateIn):
             item=item,
             actor=request.user,
             state=payload.state,
-            version=payload.version if payload.version is not None else item.version,
+            version=payload.version,
             reason=payload.reason,
+            actor_is_owner=payload.override and item.plan.manageable,
             note=payload.note,
             links=payload.links,
         )

@@ -152,7 +152,9 @@ def _advice(readiness: Readiness) -> list[Advice]:
         advice.append(
             Advice(
                 f"Resolve the {count} blocker{'s' if count > 1 else ''} listed above: a critical "
-                "item that is open or failed keeps the plan not ready whatever its score."
+                "item that is open or failed keeps the plan not ready whatever its score. "
+                f"Without {'them' if count > 1 else 'it'}, the current score gives "
+                f"“{readiness.score_band['title']}”."
             )
         )
     unscored = [c for c in readiness.categories if c.score is None]

@@ -9,7 +9,7 @@ import uuid
 from pathlib import PurePath
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
@@ -77,19 +77,26 @@ def item_set_state(
     item: ChecklistItem,
     actor,
     state: str,
-    version: int,
+    version: int | None,
     reason: str = "",
     actor_is_owner: bool = False,
     note: str | None = None,
     links: list[str] = (),
 ) -> ChecklistItem:
-    """Set an item's state, optionally with a note and evidence links, in one change."""
+    """Set an item's state, optionally with a note and evidence links, in one change.
+
+    `version` None changes the item as it is now: every change of a plan takes the plan's lock
+    first, so the version read here cannot move before the change. A replaced note is not
+    lost: the audit trail keeps every version of it.
+    """
     plan_lock_writable(item.plan)
+    if version is None:
+        version = ChecklistItem.objects.values_list("version", flat=True).get(pk=item.pk)
     if state not in State.values:
         raise ValidationError(
             {"state": f"{state!r} is not a state: use {', '.join(State.values)}."}
         )
-    reason = reason.strip()
+    reason = _no_nul(reason, "reason").strip()
     if state == State.NOT_APPLICABLE:
         if not reason:
             raise ValidationError({"reason": "Say why this item does not apply."})
@@ -113,8 +120,15 @@ def item_set_state(
     return item
 
 
+def _no_nul(value: str, field: str) -> str:
+    # Postgres text cannot hold NUL; forms refuse it already, the API must too.
+    if "\x00" in value:
+        raise ValidationError({field: "Remove the NUL character."})
+    return value
+
+
 def _clean_note(note: str) -> str:
-    note = note.strip()
+    note = _no_nul(note, "note").strip()
     limit = ChecklistItem._meta.get_field("note").max_length
     if len(note) > limit:
         raise ValidationError({"note": f"Use at most {limit} characters."})
@@ -122,6 +136,7 @@ def _clean_note(note: str) -> str:
 
 
 def _check_link(url: str) -> None:
+    _no_nul(url, "links")
     link = EvidenceLink(url=url)
     try:
         link.clean_fields(exclude=["item", "added_by"])
@@ -172,8 +187,13 @@ ALLOWED_FILES = {
 def _file_kind(upload) -> tuple[str, str]:
     """(clean name, content type) of an upload we accept, else ValidationError."""
     original = PurePath(upload.name.replace("\\", "/")).name
-    name = get_valid_filename(original)[:150] if original.strip(". ") else ""
+    try:
+        name = get_valid_filename(original) if original.strip(". ") else ""
+    except SuspiciousFileOperation:  # nothing usable is left of the name
+        name = ""
     suffix = PurePath(name.lower()).suffix
+    if len(name) > 150:  # shorten the stem, keep the extension
+        name = PurePath(name).stem[: 150 - len(suffix)] + suffix
     if not name or suffix not in ALLOWED_FILES:
         allowed = ", ".join(sorted(ALLOWED_FILES))
         raise ValidationError(

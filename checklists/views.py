@@ -90,7 +90,7 @@ def _item_page(request, plan, item, *, note_form=None, link_form=None, file_form
         {
             "plan": plan,
             "item": item,
-            "links": item.links.order_by("added_at", "id"),
+            "links": item.links.select_related("added_by").order_by("added_at", "id"),
             "files": item.files.select_related("added_by").order_by("id"),
             "note_form": note_form
             or ItemNoteForm(initial={"note": item.note, "version": item.version}),

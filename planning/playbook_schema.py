@@ -242,6 +242,10 @@ def _check_readiness(c: _Checker, readiness) -> None:
             required={"key": str, "title": str, "weight": int},
             optional={"checklist": str},
         )
+    for index, category in enumerate(categories):
+        weight = category.get("weight") if isinstance(category, dict) else None
+        if isinstance(weight, int) and not isinstance(weight, bool) and weight < 1:
+            c.problem((*path, "categories", index, "weight"), "must be 1 or more")
     weights = [cat.get("weight") for cat in categories if isinstance(cat, dict)]
     if all(isinstance(w, int) for w in weights) and sum(weights) != 100:
         c.problem((*path, "categories"), f"weights must add up to 100, not {sum(weights)}")

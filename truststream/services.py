@@ -4,6 +4,7 @@ import datetime
 import hashlib
 import secrets
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -29,7 +30,9 @@ def token_create(
         raise ValidationError({"name": "Give the token a name, such as the pipeline using it."})
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": "Choose a time in the future."})
-    active = ApiToken.objects.select_for_update().filter(user=user, revoked_at__isnull=True)
+    # Lock the user's row so that two creations at once cannot both pass the limit.
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    active = ApiToken.objects.filter(user=user, revoked_at__isnull=True)
     if active.count() >= MAX_ACTIVE_TOKENS:
         raise ValidationError(f"You have {MAX_ACTIVE_TOKENS} tokens; revoke one first.")
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/", include("checklists.api_urls")),
     path("plans/", include("planning.urls")),
     path("plans/", include("checklists.urls")),
+    path("plans/", include("signoffs.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,88 @@
+import pghistory
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from planning.models import DeploymentPlan
+from truststream.history import audited
+
+
+@pghistory.track(*audited())
+class SignoffRequirement(models.Model):
+    """An approval role of a plan (from its playbook) and who holds it."""
+
+    plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="roles")
+    role = models.SlugField(max_length=50)
+    title = models.CharField(max_length=100)
+    approves = models.CharField(max_length=200)
+    covers = models.JSONField()  # section names, e.g. ["requirements.security", "readiness"]
+    conditional = models.BooleanField(default=False)
+    # A conditional role (Compliance Officer, "if applicable") is required once an owner says so.
+    required = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField()
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="signoff_roles",
+    )
+
+    class Meta:
+        ordering = ["plan", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "role"], name="signoff_role_unique"),
+            # Separation of duties: one person holds at most one approval role per plan.
+            models.UniqueConstraint(
+                fields=["plan", "assignee"],
+                condition=Q(assignee__isnull=False),
+                name="signoff_one_role_per_person",
+                violation_error_message="This person already holds another role on this plan.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+@pghistory.track(*audited())
+class Signoff(models.Model):
+    """A signature: never edited; a later decision for the same role supersedes it.
+
+    It binds to content: `digest` is the SHA-256 of the canonical snapshot of the sections the
+    role covers, taken when the signer saw them. It is current only while that digest still
+    matches the plan.
+    """
+
+    class Decision(models.TextChoices):
+        APPROVE = "approve", "Approve"
+        REJECT = "reject", "Reject"
+
+    plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="signoffs")
+    requirement = models.ForeignKey(
+        SignoffRequirement, on_delete=models.PROTECT, related_name="signoffs"
+    )
+    signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    printed_name = models.CharField(max_length=200)
+    role_title = models.CharField(max_length=100)
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    meaning = models.CharField(max_length=300)
+    comment = models.TextField(max_length=2000, blank=True)
+    reason = models.TextField(max_length=2000, blank=True)
+    sections = models.JSONField()
+    digest = models.CharField(max_length=64)
+    signed_at = models.DateTimeField(auto_now_add=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["plan", "-signed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(decision="reject") | ~Q(reason=""),
+                name="signoff_rejection_needs_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.printed_name}: {self.get_decision_display()} as {self.role_title}"

@@ -1,0 +1,80 @@
+from dataclasses import dataclass
+
+from planning.models import DeploymentPlan
+from signoffs import snapshot
+from signoffs.models import Signoff, SignoffRequirement
+
+
+@dataclass
+class RoleState:
+    requirement: SignoffRequirement
+    latest: Signoff | None
+    current_digest: str
+
+    @property
+    def is_current(self) -> bool:
+        """Decided by comparing digests, never by a stored flag."""
+        return self.latest is not None and self.latest.digest == self.current_digest
+
+    @property
+    def state(self) -> str:
+        if self.latest is None:
+            return "missing"
+        if not self.is_current:
+            return "stale"
+        return "approved" if self.latest.decision == Signoff.Decision.APPROVE else "rejected"
+
+    @property
+    def label(self) -> str:
+        return {
+            "missing": "Not signed",
+            "stale": "Stale: the plan changed since",
+            "approved": "Approved",
+            "rejected": "Rejected",
+        }[self.state]
+
+
+@dataclass
+class SignoffState:
+    roles: list[RoleState]
+
+    @property
+    def required(self) -> list[RoleState]:
+        return [role for role in self.roles if role.requirement.required]
+
+    @property
+    def signed_off(self) -> bool:
+        """Every required role has a current approval, and no role a current rejection."""
+        return all(role.state == "approved" for role in self.required) and not any(
+            role.state == "rejected" for role in self.roles
+        )
+
+    @property
+    def missing(self) -> list[RoleState]:
+        return [role for role in self.required if role.state != "approved"]
+
+
+def signoff_state(plan: DeploymentPlan) -> SignoffState:
+    """Each role with its latest decision and whether that decision is still current."""
+    requirements = list(plan.roles.select_related("assignee").order_by("position"))
+    latest = {
+        signoff.requirement_id: signoff
+        for signoff in plan.signoffs.order_by("requirement_id", "-signed_at", "-id").distinct(
+            "requirement_id"
+        )
+    }
+    sections = snapshot.sections(plan)
+    return SignoffState(
+        [
+            RoleState(
+                requirement,
+                latest.get(requirement.pk),
+                snapshot.digest(snapshot.covered(sections, requirement.covers)),
+            )
+            for requirement in requirements
+        ]
+    )
+
+
+def signoff_history(plan: DeploymentPlan, limit: int = 50):
+    return plan.signoffs.select_related("requirement").order_by("-signed_at", "-id")[:limit]

@@ -1,0 +1,123 @@
+"""Writes of approval roles and signatures. Callers have checked the acting user's access."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from planning.models import DeploymentPlan
+from planning.services import plan_lock_writable
+from signoffs import snapshot
+from signoffs.models import Signoff, SignoffRequirement
+from signoffs.tasks import role_assigned_notify
+
+
+def roles_create(*, plan: DeploymentPlan, **kwargs) -> None:
+    """Give a new plan its playbook's approval roles (the receiver of `plan_created`)."""
+    SignoffRequirement.objects.bulk_create(
+        SignoffRequirement(
+            plan=plan,
+            role=role["key"],
+            title=role["title"],
+            approves=role["approves"],
+            covers=role["covers"],
+            conditional=role.get("conditional", False),
+            required=not role.get("conditional", False),
+            position=position,
+        )
+        for position, role in enumerate(plan.playbook.definition["approvals"]["roles"], start=1)
+    )
+
+
+@transaction.atomic
+def role_assign(*, requirement: SignoffRequirement, assignee) -> SignoffRequirement:
+    """Give a role to a member of the plan (or to nobody); they are told by email."""
+    plan = plan_lock_writable(requirement.plan)
+    if assignee is not None and not plan.memberships.filter(user=assignee).exists():
+        raise ValidationError({"assignee": "Choose a member of this plan."})
+    requirement = SignoffRequirement.objects.get(pk=requirement.pk)
+    if requirement.assignee_id == (assignee.pk if assignee else None):
+        return requirement
+    requirement.assignee = assignee
+    try:
+        with transaction.atomic():
+            requirement.save(update_fields=["assignee"])
+    except IntegrityError:
+        raise ValidationError(
+            {"assignee": "This person already holds another approval role on this plan."}
+        ) from None
+    if assignee is not None:
+        transaction.on_commit(lambda: role_assigned_notify.delay(requirement.pk))
+    return requirement
+
+
+@transaction.atomic
+def role_set_required(*, requirement: SignoffRequirement, required: bool) -> SignoffRequirement:
+    plan_lock_writable(requirement.plan)
+    if not requirement.conditional and not required:
+        raise ValidationError("Only a conditional role can be made not required.")
+    SignoffRequirement.objects.filter(pk=requirement.pk).update(required=required)
+    return SignoffRequirement.objects.get(pk=requirement.pk)
+
+
+def meaning(requirement: SignoffRequirement, decision: str) -> str:
+    environment = requirement.plan.get_environment_display().lower()
+    verb = "approve" if decision == Signoff.Decision.APPROVE else "reject"
+    return f"I {verb} this plan for {environment} deployment as {requirement.title}"
+
+
+def role_digest(requirement: SignoffRequirement) -> str:
+    """The digest of what the role covers, as the plan is now."""
+    return snapshot.digest(
+        snapshot.covered(snapshot.sections(requirement.plan), requirement.covers)
+    )
+
+
+@transaction.atomic
+def signoff_record(
+    *,
+    requirement: SignoffRequirement,
+    signer,
+    decision: str,
+    seen_digest: str,
+    comment: str = "",
+    reason: str = "",
+    ip_address: str | None = None,
+    user_agent: str = "",
+) -> Signoff:
+    """Record a signature bound to the digest the signer saw.
+
+    The caller has checked that the signer re-authenticated in the last few minutes. Nobody
+    signs for somebody else, and a plan that changed since the signer looked is not signed.
+    """
+    plan = plan_lock_writable(requirement.plan)
+    requirement = SignoffRequirement.objects.select_related("plan").get(pk=requirement.pk)
+    if requirement.assignee_id != signer.pk:
+        raise ValidationError("Only the person who holds this role can sign for it.")
+    if decision not in Signoff.Decision.values:
+        raise ValidationError({"decision": "Choose approve or reject."})
+    reason, comment = reason.strip(), comment.strip()
+    if decision == Signoff.Decision.REJECT and not reason:
+        raise ValidationError({"reason": "Say why you reject the plan."})
+    current = role_digest(requirement)
+    if seen_digest != current:
+        raise ValidationError(
+            "The plan changed since you opened this page, so what you reviewed is not what "
+            "would be signed. Review it again and sign the current version."
+        )
+    signoff = Signoff(
+        plan=plan,
+        requirement=requirement,
+        signer=signer,
+        printed_name=signer.get_full_name() or signer.email,
+        role_title=requirement.title,
+        decision=decision,
+        meaning=meaning(requirement, decision),
+        comment=comment,
+        reason=reason if decision == Signoff.Decision.REJECT else "",
+        sections=requirement.covers,
+        digest=current,
+        ip_address=ip_address,
+        user_agent=user_agent[:300],
+    )
+    signoff.full_clean()
+    signoff.save()
+    return signoff

@@ -1,0 +1,142 @@
+"""The canonical snapshot of a plan, by section, and the digests signatures bind to.
+
+A section is a named part of the plan ("phases", "phases.3", "requirements.security",
+"checklists.security", "readiness", "documents", "support_contacts", or "plan" for all of it).
+Its snapshot is plain data; its digest is the SHA-256 of that data as sorted-key JSON, so the
+same content always gives the same digest and any change to it gives another.
+"""
+
+import hashlib
+import json
+
+from checklists.models import ChecklistItem
+from checklists.selectors import current_scores
+from planning.models import DeploymentPlan
+
+
+def _email(user) -> str | None:
+    return user.email if user is not None else None
+
+
+def _phases(plan: DeploymentPlan) -> dict[str, dict]:
+    phases = {
+        phase.number: {
+            "number": phase.number,
+            "title": phase.title,
+            "starts_on": phase.starts_on.isoformat(),
+            "ends_on": phase.ends_on.isoformat(),
+            "tasks": [],
+        }
+        for phase in plan.phases.order_by("number")
+    }
+    tasks = plan.work_items.select_related("assignee", "phase").order_by(
+        "phase__number", "position", "id"
+    )
+    for task in tasks:
+        phases[task.phase.number]["tasks"].append(
+            {
+                "id": task.pk,
+                "group": task.group,
+                "title": task.title,
+                "assignee": _email(task.assignee),
+                "due_on": task.due_on.isoformat(),
+                "status": task.status,
+                "blocked_reason": task.blocked_reason,
+                "notes": task.notes,
+            }
+        )
+    return {f"phases.{number}": data for number, data in phases.items()}
+
+
+def _checklists(plan: DeploymentPlan) -> dict[str, list]:
+    sections: dict[str, list] = {}
+    items = (
+        ChecklistItem.objects.filter(plan=plan)
+        .select_related("checklist")
+        .prefetch_related("links", "files")
+        .order_by("checklist__position", "position")
+    )
+    for item in items:
+        sections.setdefault(f"checklists.{item.checklist.key}", []).append(
+            {
+                "id": item.pk,
+                "text": item.text,
+                "critical": item.critical,
+                "state": item.state,
+                "reason": item.na_reason,
+                "note": item.note,
+                "links": sorted(link.url for link in item.links.all()),
+                "files": sorted(f.sha256 for f in item.files.all()),
+            }
+        )
+    return sections
+
+
+def _readiness(plan: DeploymentPlan) -> dict:
+    definition = plan.playbook.definition["readiness"]
+    scores = current_scores(plan)
+    return {
+        "categories": [
+            {
+                "key": category["key"],
+                "weight": category["weight"],
+                "score": scores[category["key"]].score if category["key"] in scores else None,
+                "rationale": scores[category["key"]].rationale if category["key"] in scores else "",
+            }
+            for category in definition["categories"]
+        ]
+    }
+
+
+def sections(plan: DeploymentPlan) -> dict[str, object]:
+    """Every section's snapshot. A fixed number of queries whatever the plan's size."""
+    result: dict[str, object] = {
+        "header": {
+            "title": plan.title,
+            "release_version": plan.release_version,
+            "environment": plan.environment,
+            "week1_start": plan.week1_start.isoformat(),
+            "target_go_live": plan.target_go_live.isoformat(),
+            "description": plan.description,
+            "playbook": f"{plan.playbook.key}@{plan.playbook.revision}",
+        },
+        "documents": [
+            {
+                "key": d.key,
+                "status": d.status,
+                "owner": _email(d.owner),
+                "link": d.link,
+                "notes": d.notes,
+            }
+            for d in plan.documents.select_related("owner").order_by("position")
+        ],
+        "support_contacts": [
+            {"topic": c.topic, "name": c.name, "email": c.email}
+            for c in plan.support_contacts.order_by("position", "id")
+        ],
+        "readiness": _readiness(plan),
+        **_phases(plan),
+        **_checklists(plan),
+    }
+    for spec in plan.requirements.order_by("id"):
+        result[f"requirements.{spec.kind}"] = spec.values
+    result["phases"] = {key: value for key, value in result.items() if key.startswith("phases.")}
+    return result
+
+
+def covered(all_sections: dict[str, object], names: list[str]) -> dict[str, object]:
+    """The part of the snapshot a role covers; "plan" is all of it."""
+    if "plan" in names:
+        return {key: value for key, value in all_sections.items() if key != "phases"}
+    chosen = {}
+    for name in names:
+        if name == "phases":
+            chosen.update(all_sections["phases"])
+        elif name in all_sections:
+            chosen[name] = all_sections[name]
+    return chosen
+
+
+def digest(data: object) -> str:
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -1,0 +1,133 @@
+from allauth.account.decorators import reauthentication_required
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from planning.access import MANAGE, plan_view
+from signoffs import selectors, services, snapshot
+from signoffs.forms import SignForm
+from signoffs.models import SignoffRequirement
+
+
+@plan_view()
+def signoffs(request: HttpRequest, plan) -> HttpResponse:
+    return render(
+        request,
+        "signoffs/signoffs.html",
+        {
+            "plan": plan,
+            "state": selectors.signoff_state(plan),
+            "history": selectors.signoff_history(plan),
+            "members": get_user_model()
+            .objects.filter(plan_memberships__plan=plan)
+            .order_by("email"),
+            "tab": "signoffs",
+        },
+    )
+
+
+def _requirement(plan, role: str) -> SignoffRequirement:
+    try:
+        requirement = SignoffRequirement.objects.select_related("assignee").get(
+            plan=plan, role=role
+        )
+    except SignoffRequirement.DoesNotExist:
+        raise Http404 from None
+    requirement.plan = plan
+    return requirement
+
+
+@plan_view(MANAGE, methods=("POST",))
+def role_assign(request: HttpRequest, plan, role: str) -> HttpResponse:
+    requirement = _requirement(plan, role)
+    assignee_id = request.POST.get("assignee") or None
+    assignee = None
+    if assignee_id is not None:
+        assignee = (
+            get_user_model().objects.filter(pk=assignee_id, plan_memberships__plan=plan).first()
+            if str(assignee_id).isdigit()
+            else None
+        )
+        if assignee is None:
+            messages.error(request, "Choose a member of this plan.")
+            return redirect("signoffs:signoffs", plan.pk)
+    try:
+        services.role_assign(requirement=requirement, assignee=assignee)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        who = (assignee.get_full_name() or assignee.email) if assignee else "nobody"
+        messages.success(request, f"{requirement.title}: {who}.")
+    return redirect("signoffs:signoffs", plan.pk)
+
+
+@plan_view(MANAGE, methods=("POST",))
+def role_required(request: HttpRequest, plan, role: str) -> HttpResponse:
+    requirement = _requirement(plan, role)
+    try:
+        services.role_set_required(
+            requirement=requirement, required=request.POST.get("required") == "on"
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("signoffs:signoffs", plan.pk)
+
+
+def _client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+@plan_view(methods=("GET", "POST"))
+def sign(request: HttpRequest, plan, role: str) -> HttpResponse:
+    """Review what the role covers and sign it. Nobody signs for somebody else."""
+    requirement = _requirement(plan, role)
+    if requirement.assignee_id != request.user.pk:
+        raise PermissionDenied
+    return _sign(request, plan, requirement)
+
+
+# allauth sends the signer to re-authenticate (password, and the second factor where they have
+# one) unless they did so in the last ACCOUNT_REAUTHENTICATION_TIMEOUT seconds, then back here.
+@reauthentication_required
+def _sign(request: HttpRequest, plan, requirement: SignoffRequirement) -> HttpResponse:
+    sections = snapshot.covered(snapshot.sections(plan), requirement.covers)
+    current = snapshot.digest(sections)
+    form = SignForm(request.POST or None, initial={"digest": current})
+    if request.method == "POST" and form.is_valid():
+        try:
+            signoff = services.signoff_record(
+                requirement=requirement,
+                signer=request.user,
+                decision=form.cleaned_data["decision"],
+                seen_digest=form.cleaned_data["digest"],
+                comment=form.cleaned_data["comment"],
+                reason=form.cleaned_data["reason"],
+                ip_address=_client_ip(request),
+                user_agent=request.headers.get("User-Agent", ""),
+            )
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, errors in error.error_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, error)
+        else:
+            messages.success(request, f"Recorded: “{signoff.meaning}”.")
+            return redirect("signoffs:signoffs", plan.pk)
+    return render(
+        request,
+        "signoffs/sign.html",
+        {
+            "plan": plan,
+            "requirement": requirement,
+            "sections": sections,
+            "digest": current,
+            "form": form,
+            "meaning_approve": services.meaning(requirement, "approve"),
+            "meaning_reject": services.meaning(requirement, "reject"),
+            "tab": "signoffs",
+        },
+        status=400 if form.errors else 200,
+    )

@@ -1,0 +1,246 @@
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from checklists import services as checklist_services
+from checklists.models import ChecklistItem
+from planning import services as planning_services
+from signoffs import selectors, services
+from signoffs.models import Signoff
+from tests.factories import PASSWORD, UserFactory
+
+ROLES = [
+    "technical_lead",
+    "security_officer",
+    "operations_manager",
+    "business_owner",
+    "compliance_officer",
+]
+
+
+@pytest.fixture
+def holders(plan, owner):
+    """Five members, each holding one role; compliance applies to this plan."""
+    people = {}
+    for role in ROLES:
+        person = UserFactory(username=role.replace("_", ""))
+        planning_services.membership_add(plan=plan, actor=owner, email=person.email, role="viewer")
+        requirement = plan.roles.get(role=role)
+        services.role_assign(requirement=requirement, assignee=person)
+        people[role] = person
+    services.role_set_required(requirement=plan.roles.get(role="compliance_officer"), required=True)
+    return people
+
+
+def sign(plan, role, person, decision="approve", reason=""):
+    requirement = plan.roles.get(role=role)
+    return services.signoff_record(
+        requirement=requirement,
+        signer=person,
+        decision=decision,
+        seen_digest=services.role_digest(requirement),
+        reason=reason,
+    )
+
+
+def states(plan):
+    return {r.requirement.role: r.state for r in selectors.signoff_state(plan).roles}
+
+
+def test_a_plan_has_the_guides_five_roles(plan):
+    roles = list(plan.roles.order_by("position").values_list("title", "conditional", "required"))
+    assert roles == [
+        ("Technical Lead", False, True),
+        ("Security Officer", False, True),
+        ("Operations Manager", False, True),
+        ("Business Owner", False, True),
+        ("Compliance Officer", True, False),
+    ]
+
+
+def test_one_person_holds_at_most_one_role(plan, editor):
+    services.role_assign(requirement=plan.roles.get(role="technical_lead"), assignee=editor)
+    with pytest.raises(ValidationError, match="already holds another"):
+        services.role_assign(requirement=plan.roles.get(role="security_officer"), assignee=editor)
+    assert plan.roles.get(role="security_officer").assignee is None
+
+
+def test_only_members_can_hold_a_role(plan, outsider):
+    with pytest.raises(ValidationError, match="member of this plan"):
+        services.role_assign(requirement=plan.roles.get(role="business_owner"), assignee=outsider)
+
+
+def test_nobody_signs_for_somebody_else(plan, holders):
+    requirement = plan.roles.get(role="security_officer")
+    with pytest.raises(ValidationError, match="Only the person who holds this role"):
+        services.signoff_record(
+            requirement=requirement,
+            signer=holders["technical_lead"],
+            decision="approve",
+            seen_digest=services.role_digest(requirement),
+        )
+    assert not Signoff.objects.exists()
+
+
+def test_a_rejection_needs_a_reason(plan, holders):
+    with pytest.raises(ValidationError, match="Say why"):
+        sign(plan, "security_officer", holders["security_officer"], decision="reject")
+    assert not Signoff.objects.exists()
+
+
+def test_a_form_replayed_after_the_plan_changed_is_refused(plan, holders, editor):
+    requirement = plan.roles.get(role="security_officer")
+    seen = services.role_digest(requirement)
+    item = ChecklistItem.objects.get(plan=plan, text="Firewall rules configured")
+    checklist_services.item_set_state(item=item, actor=editor, state="passed", version=1)
+    with pytest.raises(ValidationError, match="changed since you opened"):
+        services.signoff_record(
+            requirement=requirement,
+            signer=holders["security_officer"],
+            decision="approve",
+            seen_digest=seen,
+        )
+    assert not Signoff.objects.exists()
+
+
+def test_every_required_current_approval_signs_the_plan_off(plan, holders):
+    for role in ROLES:
+        assert not selectors.signoff_state(plan).signed_off
+        sign(plan, role, holders[role])
+    assert selectors.signoff_state(plan).signed_off
+
+
+def test_a_current_rejection_keeps_it_from_being_signed_off(plan, holders):
+    for role in ROLES:
+        sign(plan, role, holders[role])
+    sign(plan, "business_owner", holders["business_owner"], decision="reject", reason="Budget")
+    assert states(plan)["business_owner"] == "rejected"
+    assert not selectors.signoff_state(plan).signed_off
+
+
+def test_a_security_change_makes_only_the_covering_signatures_stale(plan, holders, editor):
+    for role in ROLES:
+        sign(plan, role, holders[role])
+    item = ChecklistItem.objects.get(plan=plan, text="VPN access configured")
+    checklist_services.item_set_state(item=item, actor=editor, state="passed", version=1)
+    assert states(plan) == {
+        "technical_lead": "approved",
+        "security_officer": "stale",
+        "operations_manager": "approved",
+        "business_owner": "stale",
+        "compliance_officer": "stale",
+    }
+    assert not selectors.signoff_state(plan).signed_off
+
+    sign(plan, "security_officer", holders["security_officer"])
+    assert states(plan)["security_officer"] == "approved"
+
+
+def test_a_change_made_with_raw_sql_makes_a_signature_stale_too(plan, holders):
+    from django.db import connection
+
+    sign(plan, "technical_lead", holders["technical_lead"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE planning_workitem SET status = 'done' WHERE plan_id = %s AND title = %s",
+            [plan.pk, "Infrastructure audit"],
+        )
+    assert states(plan)["technical_lead"] == "stale"
+
+
+def test_the_assignee_is_told_by_email(plan, editor, django_capture_on_commit_callbacks):
+    from signoffs.tasks import role_assigned_notify
+
+    requirement = plan.roles.get(role="technical_lead")
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.role_assign(requirement=requirement, assignee=editor)
+    assert len(callbacks) == 1  # queued for the worker once the assignment is committed
+    role_assigned_notify(requirement.pk)  # what the worker runs
+    [message] = mail.outbox
+    assert message.to == [editor.email]
+    assert "You are Technical Lead for Checkout service rollout" in message.subject
+
+
+# Views
+
+
+def reauthenticated(client, user):
+    client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    return client
+
+
+def sign_url(plan, role="security_officer"):
+    return reverse("signoffs:sign", args=[plan.pk, role])
+
+
+def test_signing_needs_a_fresh_reauthentication(client_for, plan, holders):
+    client = client_for(holders["security_officer"])
+    response = client.get(sign_url(plan))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_reauthenticate"))
+    response = client.post(sign_url(plan), {"decision": "approve", "digest": "x"})
+    assert response["Location"].startswith(reverse("account_reauthenticate"))
+    assert not Signoff.objects.exists()
+
+
+def test_a_holder_signs_in_the_browser_flow(client_for, plan, holders):
+    client = reauthenticated(client_for(holders["security_officer"]), holders["security_officer"])
+    page = client.get(sign_url(plan))
+    digest = page.context["digest"]
+    assert digest in page.content.decode()
+    assert "I approve this plan for staging deployment as Security Officer" in page.content.decode()
+    response = client.post(
+        sign_url(plan),
+        {"decision": "approve", "digest": digest, "comment": "Pen test clean"},
+        HTTP_USER_AGENT="Test browser",
+        REMOTE_ADDR="10.1.2.3",
+    )
+    assert response.status_code == 302
+    signoff = Signoff.objects.get()
+    assert (signoff.printed_name, signoff.role_title, signoff.digest) == (
+        holders["security_officer"].get_full_name(),
+        "Security Officer",
+        digest,
+    )
+    assert (signoff.ip_address, signoff.user_agent, signoff.comment) == (
+        "10.1.2.3",
+        "Test browser",
+        "Pen test clean",
+    )
+
+
+def test_a_member_cannot_sign_a_role_that_is_not_theirs(client_for, plan, holders):
+    client = reauthenticated(client_for(holders["technical_lead"]), holders["technical_lead"])
+    assert client.get(sign_url(plan)).status_code == 403
+    assert client.post(sign_url(plan), {"decision": "approve"}).status_code == 403
+
+
+def test_an_outsider_gets_404_on_every_signoff_url(client_for, plan, holders, outsider):
+    client = client_for(outsider)
+    for url in (
+        reverse("signoffs:signoffs", args=[plan.pk]),
+        sign_url(plan),
+        reverse("signoffs:role_assign", args=[plan.pk, "security_officer"]),
+        reverse("signoffs:role_required", args=[plan.pk, "compliance_officer"]),
+    ):
+        assert client.get(url).status_code == 404
+        assert client.post(url, {"assignee": outsider.pk}).status_code == 404
+
+
+def test_only_owners_assign_roles(client_for, plan, editor, viewer):
+    url = reverse("signoffs:role_assign", args=[plan.pk, "security_officer"])
+    assert client_for(editor).post(url, {"assignee": editor.pk}).status_code == 403
+    client_for(plan.memberships.get(role="owner").user).post(url, {"assignee": viewer.pk})
+    assert plan.roles.get(role="security_officer").assignee == viewer
+
+
+def test_a_replayed_form_shows_why_and_records_nothing(client_for, plan, holders, editor):
+    client = reauthenticated(client_for(holders["security_officer"]), holders["security_officer"])
+    digest = client.get(sign_url(plan)).context["digest"]
+    item = ChecklistItem.objects.get(plan=plan, text="Firewall rules configured")
+    checklist_services.item_set_state(item=item, actor=editor, state="failed", version=1)
+    response = client.post(sign_url(plan), {"decision": "approve", "digest": digest})
+    assert response.status_code == 400
+    assert "The plan changed since you opened this page" in response.content.decode()
+    assert not Signoff.objects.exists()
