@@ -28,7 +28,9 @@ class PlanForm(forms.ModelForm):
             "week1_start",
             "target_go_live",
             "description",
+            "signoff_threshold",
         ]
+        labels = {"signoff_threshold": "Readiness needed for sign-off"}
         widgets = {
             "week1_start": DateInput(),
             "target_go_live": DateInput(),
@@ -37,10 +39,20 @@ class PlanForm(forms.ModelForm):
         help_texts = {
             "release_version": "For example 4.4.0 or 2026.11-rc1.",
             "week1_start": "Phase 1 (assessment and requirements) starts on this date.",
+            "signoff_threshold": "The weighted readiness score (0–100) the plan needs before "
+            "it can await sign-off; 80 is the guide's “ready with minor adjustments”.",
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["signoff_threshold"].required = False
 
     def clean_title(self):
         return self.cleaned_data["title"].strip()
+
+    def clean_signoff_threshold(self):
+        value = self.cleaned_data.get("signoff_threshold")
+        return 80 if value is None else value
 
     def clean_release_version(self):
         return self.cleaned_data["release_version"].strip()

@@ -66,6 +66,11 @@ class DeploymentPlan(models.Model):
     description = models.TextField(max_length=5000, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     playbook = models.ForeignKey(Playbook, on_delete=models.PROTECT, related_name="plans")
+    # The readiness a plan needs before it may await sign-off (the guide's "ready with minor
+    # adjustments" by default).
+    signoff_threshold = models.PositiveSmallIntegerField(
+        default=80, validators=[MaxValueValidator(100)]
+    )
     archived_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

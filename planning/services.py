@@ -21,7 +21,7 @@ from planning.models import (
     SupportContact,
     WorkItem,
 )
-from planning.signals import plan_created
+from planning.signals import plan_content_changed, plan_created
 from planning.tasks import membership_added_notify
 
 Role = PlanMembership.Role
@@ -91,6 +91,8 @@ def plan_lock_writable(plan: DeploymentPlan) -> DeploymentPlan:
     plan = _lock_plan(plan)
     if plan.is_archived:
         raise ValidationError("This plan is archived. Restore it before changing it.")
+    plan_id = plan.pk
+    transaction.on_commit(lambda: plan_content_changed.send(sender=DeploymentPlan, plan_id=plan_id))
     return plan
 
 
@@ -168,10 +170,12 @@ def plan_create(
     week1_start: datetime.date,
     target_go_live: datetime.date,
     description: str = "",
+    signoff_threshold: int = 80,
 ) -> DeploymentPlan:
     """Create a plan; its creator becomes its first owner."""
     plan = DeploymentPlan(
         playbook=playbook,
+        signoff_threshold=signoff_threshold,
         title=title,
         release_version=release_version,
         environment=environment,
@@ -191,6 +195,7 @@ def plan_create(
 
 
 PLAN_EDITABLE_FIELDS = (
+    "signoff_threshold",
     "title",
     "release_version",
     "environment",

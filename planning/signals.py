@@ -7,3 +7,7 @@ playbook copy exist; a receiver that raises rolls the whole creation back.
 from django.dispatch import Signal
 
 plan_created = Signal()  # sender=DeploymentPlan, plan=<the new plan>
+
+# Sent after a transaction that changed a plan's content has committed (once per change made
+# through the services; changes made elsewhere are caught when the plan is next read).
+plan_content_changed = Signal()  # sender=DeploymentPlan, plan_id=<id>

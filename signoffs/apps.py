@@ -1,13 +1,20 @@
 from django.apps import AppConfig
 
 
+def _queue_plan_changed(sender, plan_id, **kwargs):
+    from signoffs.tasks import plan_changed
+
+    plan_changed.delay(plan_id)
+
+
 class SignoffsConfig(AppConfig):
     name = "signoffs"
     verbose_name = "Sign-offs and readiness packets"
 
     def ready(self):
-        from planning.signals import plan_created
+        from planning.signals import plan_content_changed, plan_created
         from signoffs import services
 
         # A new plan gets the playbook's approval roles in the transaction that creates it.
         plan_created.connect(services.roles_create, dispatch_uid="signoffs_roles_create")
+        plan_content_changed.connect(_queue_plan_changed, dispatch_uid="signoffs_plan_changed")

@@ -74,6 +74,9 @@ class Signoff(models.Model):
     signed_at = models.DateTimeField(auto_now_add=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
+    # Each section's digest at signing, to say what changed since when the signature is stale.
+    section_digests = models.JSONField(default=dict)
+    stale_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["plan", "-signed_at", "-id"]

@@ -10,6 +10,7 @@ class RoleState:
     requirement: SignoffRequirement
     latest: Signoff | None
     current_digest: str
+    section_digests: dict[str, str]
 
     @property
     def is_current(self) -> bool:
@@ -23,6 +24,15 @@ class RoleState:
         if not self.is_current:
             return "stale"
         return "approved" if self.latest.decision == Signoff.Decision.APPROVE else "rejected"
+
+    @property
+    def changed_sections(self) -> list[str]:
+        """For a stale signature: the sections that changed since it was given."""
+        if self.latest is None or self.is_current:
+            return []
+        before = self.latest.section_digests
+        names = sorted(set(before) | set(self.section_digests))
+        return [name for name in names if before.get(name) != self.section_digests.get(name)]
 
     @property
     def label(self) -> str:
@@ -64,16 +74,19 @@ def signoff_state(plan: DeploymentPlan) -> SignoffState:
         )
     }
     sections = snapshot.sections(plan)
-    return SignoffState(
-        [
+    digests = {name: snapshot.digest(data) for name, data in sections.items()}
+    roles = []
+    for requirement in requirements:
+        covered = snapshot.covered(sections, requirement.covers)
+        roles.append(
             RoleState(
                 requirement,
                 latest.get(requirement.pk),
-                snapshot.digest(snapshot.covered(sections, requirement.covers)),
+                snapshot.digest(covered),
+                {name: digests[name] for name in covered},
             )
-            for requirement in requirements
-        ]
-    )
+        )
+    return SignoffState(roles)
 
 
 def signoff_history(plan: DeploymentPlan, limit: int = 50):

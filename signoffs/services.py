@@ -1,12 +1,18 @@
 """Writes of approval roles and signatures. Callers have checked the acting user's access."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
 
 from planning.models import DeploymentPlan
 from planning.services import plan_lock_writable
 from signoffs import snapshot
 from signoffs.models import Signoff, SignoffRequirement
+from signoffs.selectors import signoff_state
+from signoffs.status import status_sync
 from signoffs.tasks import role_assigned_notify
 
 
@@ -64,6 +70,11 @@ def meaning(requirement: SignoffRequirement, decision: str) -> str:
     return f"I {verb} this plan for {environment} deployment as {requirement.title}"
 
 
+def _section_digests(requirement: SignoffRequirement) -> dict[str, str]:
+    covered = snapshot.covered(snapshot.sections(requirement.plan), requirement.covers)
+    return {name: snapshot.digest(data) for name, data in covered.items()}
+
+
 def role_digest(requirement: SignoffRequirement) -> str:
     """The digest of what the role covers, as the plan is now."""
     return snapshot.digest(
@@ -115,9 +126,41 @@ def signoff_record(
         reason=reason if decision == Signoff.Decision.REJECT else "",
         sections=requirement.covers,
         digest=current,
+        section_digests=_section_digests(requirement),
         ip_address=ip_address,
         user_agent=user_agent[:300],
     )
     signoff.full_clean()
     signoff.save()
+    status_sync(plan=plan)
     return signoff
+
+
+def after_plan_change(*, plan_id: int) -> None:
+    """Sync the plan's status with its signatures and tell holders whose signature went stale.
+
+    Each stale signature is reported once (`stale_notified_at`).
+    """
+    plan = DeploymentPlan.objects.filter(pk=plan_id).first()
+    if plan is None:
+        return
+    status_sync(plan=plan)
+    url = settings.SITE_URL + reverse("signoffs:signoffs", args=[plan.pk])
+    for role in signoff_state(plan).roles:
+        signoff = role.latest
+        if role.state != "stale" or signoff.stale_notified_at is not None:
+            continue
+        # Compare-and-set, so that two workers never send the same notice.
+        if Signoff.objects.filter(pk=signoff.pk, stale_notified_at__isnull=True).update(
+            stale_notified_at=timezone.now()
+        ):
+            send_mail(
+                subject=f"[TrustStram] Your signature on {plan} is stale",
+                message=(
+                    f'Hello,\n\nThe plan "{plan.title}" changed in a part your signature as '
+                    f"{signoff.role_title} covers, so that signature no longer applies. Review "
+                    f"the plan and sign again:\n\n{url}\n\n— TrustStram Readiness\n"
+                ),
+                from_email=None,
+                recipient_list=[signoff.signer.email],
+            )

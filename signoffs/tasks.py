@@ -27,3 +27,12 @@ def role_assigned_notify(requirement_id: int) -> None:
         from_email=None,
         recipient_list=[requirement.assignee.email],
     )
+
+
+@shared_task
+def plan_changed(plan_id: int) -> None:
+    """After a plan's content changed: leave "signed off" if a signature went stale, and tell
+    each holder whose signature did."""
+    from signoffs import services  # services queue this module's tasks: import late
+
+    services.after_plan_change(plan_id=plan_id)

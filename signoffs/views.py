@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from planning.access import MANAGE, plan_view
-from signoffs import selectors, services, snapshot
+from signoffs import selectors, services, snapshot, status
 from signoffs.forms import SignForm
 from signoffs.models import SignoffRequirement
 
@@ -131,3 +131,23 @@ def _sign(request: HttpRequest, plan, requirement: SignoffRequirement) -> HttpRe
         },
         status=400 if form.errors else 200,
     )
+
+
+@plan_view(methods=("POST",))
+def plan_status(request: HttpRequest, plan) -> HttpResponse:
+    """Move the plan to another status, if its rules and the user's role allow it."""
+    may = set()
+    if plan.editable:
+        may.add("change")
+    if plan.manageable:
+        may.add("manage")
+    if not may:
+        raise PermissionDenied
+    target = request.POST.get("status", "")
+    try:
+        plan = status.plan_transition(plan=plan, to=target, actor_can=may)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"The plan is now {plan.get_status_display().lower()}.")
+    return redirect("planning:plan_detail", plan.pk)

@@ -155,7 +155,8 @@ def test_the_assignee_is_told_by_email(plan, editor, django_capture_on_commit_ca
     requirement = plan.roles.get(role="technical_lead")
     with django_capture_on_commit_callbacks() as callbacks:
         services.role_assign(requirement=requirement, assignee=editor)
-    assert len(callbacks) == 1  # queued for the worker once the assignment is committed
+    # queued for the worker once the assignment is committed (with the plan-changed check)
+    assert len(callbacks) == 2
     role_assigned_notify(requirement.pk)  # what the worker runs
     [message] = mail.outbox
     assert message.to == [editor.email]
@@ -244,3 +245,113 @@ def test_a_replayed_form_shows_why_and_records_nothing(client_for, plan, holders
     assert response.status_code == 400
     assert "The plan changed since you opened this page" in response.content.decode()
     assert not Signoff.objects.exists()
+
+
+# The plan's status
+
+
+def ready_to_sign(plan, owner, editor):
+    """Every critical item passed and every category scored 9: readiness 90, no blockers."""
+    for item in ChecklistItem.objects.filter(plan=plan, critical=True):
+        checklist_services.item_set_state(
+            item=item, actor=editor, state="passed", version=item.version
+        )
+    for category in (
+        "infrastructure",
+        "security",
+        "application",
+        "monitoring",
+        "documentation",
+        "team_readiness",
+    ):
+        checklist_services.score_set(
+            plan=plan, actor=owner, category=category, score=9, rationale="ok"
+        )
+
+
+def move(plan, to, can=("change", "manage")):
+    from signoffs.status import plan_transition
+
+    return plan_transition(plan=plan, to=to, actor_can=set(can))
+
+
+def test_the_plan_moves_from_draft_to_signed_off_and_deployed(plan, owner, editor, holders):
+    ready_to_sign(plan, owner, editor)
+    assert move(plan, "in_progress").status == "in_progress"
+    assert move(plan, "awaiting_signoff").status == "awaiting_signoff"
+    for role in ROLES:
+        sign(plan, role, holders[role])
+    plan.refresh_from_db()
+    assert plan.status == "signed_off"
+    assert move(plan, "deployed").status == "deployed"
+    with pytest.raises(ValidationError, match="cannot become"):
+        move(plan, "in_progress")
+
+
+def test_awaiting_signoff_needs_roles_readiness_and_no_blockers(plan, owner):
+    move(plan, "in_progress")
+    with pytest.raises(ValidationError) as caught:
+        move(plan, "awaiting_signoff")
+    text = " ".join(caught.value.messages)
+    assert "Assign every required role: Technical Lead, Security Officer" in text
+    assert "The readiness score is 0; this plan needs 80." in text
+    assert "13 critical checklist items block readiness." in text
+    plan.refresh_from_db()
+    assert plan.status == "in_progress"
+
+
+def test_only_owners_request_signoff_and_nobody_jumps_to_signed_off(plan, owner, editor, holders):
+    ready_to_sign(plan, owner, editor)
+    move(plan, "in_progress", can=("change",))
+    with pytest.raises(ValidationError, match="Only a plan owner"):
+        move(plan, "awaiting_signoff", can=("change",))
+    with pytest.raises(ValidationError, match="cannot become"):
+        move(plan, "signed_off")
+
+
+def test_a_stale_signature_takes_the_plan_out_of_signed_off_by_itself(plan, owner, editor, holders):
+    ready_to_sign(plan, owner, editor)
+    move(plan, "in_progress")
+    move(plan, "awaiting_signoff")
+    for role in ROLES:
+        sign(plan, role, holders[role])
+    item = ChecklistItem.objects.get(plan=plan, text="VPN access configured")
+    checklist_services.item_set_state(item=item, actor=editor, state="passed", version=item.version)
+    mail.outbox.clear()
+
+    services.after_plan_change(plan_id=plan.pk)  # what the worker runs after the change
+    plan.refresh_from_db()
+    assert plan.status == "awaiting_signoff"
+    told = sorted(m.to[0] for m in mail.outbox)
+    assert told == sorted(
+        holders[r].email for r in ("security_officer", "business_owner", "compliance_officer")
+    )
+    assert "Your signature on Checkout service rollout 4.4.0 is stale" in mail.outbox[0].subject
+    services.after_plan_change(plan_id=plan.pk)
+    assert len(mail.outbox) == 3  # each stale signature is reported once
+
+    role = next(
+        r for r in selectors.signoff_state(plan).roles if r.requirement.role == "security_officer"
+    )
+    assert role.changed_sections == ["checklists.security"]
+
+    sign(plan, "security_officer", holders["security_officer"])
+    sign(plan, "business_owner", holders["business_owner"])
+    sign(plan, "compliance_officer", holders["compliance_officer"])
+    plan.refresh_from_db()
+    assert plan.status == "signed_off"
+
+
+def test_the_status_buttons_follow_the_role(client_for, plan, owner, editor, viewer):
+    url = reverse("planning:plan_detail", args=[plan.pk])
+    assert "Start the plan" in client_for(editor).get(url).content.decode()
+    assert "Start the plan" not in client_for(viewer).get(url).content.decode()
+    status_url = reverse("signoffs:plan_status", args=[plan.pk])
+    assert client_for(viewer).post(status_url, {"status": "in_progress"}).status_code == 403
+    client_for(editor).post(status_url, {"status": "in_progress"})
+    plan.refresh_from_db()
+    assert plan.status == "in_progress"
+    response = client_for(owner).post(status_url, {"status": "signed_off"}, follow=True)
+    assert "cannot become signed off" in response.content.decode()
+    response = client_for(owner).post(status_url, {"status": "bogus"}, follow=True)
+    assert "cannot become that" in response.content.decode()
