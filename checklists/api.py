@@ -18,6 +18,7 @@ from pydantic import Field
 from checklists import selectors, services
 from checklists.models import ChecklistItem
 from planning.access import CHANGE, VIEW, get_plan_for_user
+from truststream.history import context
 from truststream.services import token_authenticate
 
 
@@ -26,6 +27,8 @@ class TokenAuth(HttpBearer):
         user = token_authenticate(token)
         if user is not None:
             request.user = user
+            # The request's audit context began before the token was read: name the user now.
+            context(user=user.pk, api="v1")
         return user
 
 

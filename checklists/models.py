@@ -1,13 +1,12 @@
-import pghistory
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from planning.models import DeploymentPlan
-from truststream.history import audited
+from truststream.history import tracked
 
 
-@pghistory.track(*audited())
+@tracked()
 class Checklist(models.Model):
     plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="checklists")
     key = models.SlugField(max_length=50)
@@ -24,7 +23,7 @@ class Checklist(models.Model):
         return self.title
 
 
-@pghistory.track(*audited())
+@tracked()
 class ChecklistItem(models.Model):
     class State(models.TextChoices):
         OPEN = "open", "Open"
@@ -69,8 +68,9 @@ class ChecklistItem(models.Model):
         return self.critical and self.state in (self.State.OPEN, self.State.FAILED)
 
 
-@pghistory.track(*audited())
+@tracked()
 class EvidenceLink(models.Model):
+    plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="+")
     item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="links")
     url = models.URLField(max_length=1000)
     added_by = models.ForeignKey(
@@ -85,11 +85,12 @@ class EvidenceLink(models.Model):
         return self.url
 
 
-@pghistory.track(*audited())
+@tracked()
 class EvidenceFile(models.Model):
     """A file attached to an item. The stored name is generated; `name` is what the uploader
     called it, cleaned. The content is never served inline."""
 
+    plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="+")
     item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="files")
     file = models.FileField(upload_to="evidence/%Y/%m/", max_length=300)
     name = models.CharField(max_length=200)
@@ -108,7 +109,7 @@ class EvidenceFile(models.Model):
         return self.name
 
 
-@pghistory.track(*audited())
+@tracked()
 class ReadinessScore(models.Model):
     """One score given to one readiness category; the latest per category is the current one
     and the earlier ones are its history. Never edited: a new score is a new row."""

@@ -116,7 +116,7 @@ def item_set_state(
         _check_link(url)
     item = _compare_and_set(item, version, actor, **changes)
     for url in links:
-        EvidenceLink.objects.create(item=item, url=url, added_by=actor)
+        EvidenceLink.objects.create(plan_id=item.plan_id, item=item, url=url, added_by=actor)
     return item
 
 
@@ -139,7 +139,7 @@ def _check_link(url: str) -> None:
     _no_nul(url, "links")
     link = EvidenceLink(url=url)
     try:
-        link.clean_fields(exclude=["item", "added_by"])
+        link.clean_fields(exclude=["plan", "item", "added_by"])
     except ValidationError:
         raise ValidationError({"links": f"{url[:100]!r} is not a valid http(s) link."}) from None
     if not url.lower().startswith(("http://", "https://")):
@@ -156,7 +156,7 @@ def item_update_note(*, item: ChecklistItem, actor, note: str, version: int) -> 
 def link_add(*, item: ChecklistItem, actor, url: str) -> EvidenceLink:
     plan_lock_writable(item.plan)
     _check_link(url)
-    return EvidenceLink.objects.create(item=item, url=url, added_by=actor)
+    return EvidenceLink.objects.create(plan_id=item.plan_id, item=item, url=url, added_by=actor)
 
 
 @transaction.atomic
@@ -229,6 +229,7 @@ def file_add(*, item: ChecklistItem, actor, upload) -> EvidenceFile:
         f"evidence/plan-{item.plan_id}/{uuid.uuid4().hex}{PurePath(name).suffix.lower()}", upload
     )
     return EvidenceFile.objects.create(
+        plan_id=item.plan_id,
         item=item,
         file=path,
         name=name,

@@ -1,12 +1,11 @@
 import datetime
 
-import pghistory
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from truststream.history import audited
+from truststream.history import tracked
 
 # Dates people can mean: a typo such as 9999-12-31 is refused rather than carried into every
 # date computed from it.
@@ -18,7 +17,7 @@ DATE_RANGE = [
 ]
 
 
-@pghistory.track(*audited())
+@tracked()
 class Playbook(models.Model):
     """One revision of a playbook file: immutable once loaded, so that plans made from it can
     always say what they were made from. A changed file is loaded as a new revision."""
@@ -43,7 +42,7 @@ class Playbook(models.Model):
         return f"{self.name} (revision {self.revision})"
 
 
-@pghistory.track(*audited())
+@tracked()
 class DeploymentPlan(models.Model):
     class Environment(models.TextChoices):
         DEVELOPMENT = "development", "Development"
@@ -114,7 +113,7 @@ class DeploymentPlan(models.Model):
         return "manage_deploymentplan" in getattr(self, "permissions", ())
 
 
-@pghistory.track(*audited())
+@tracked()
 class PlanMembership(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
@@ -144,7 +143,7 @@ class PlanMembership(models.Model):
         return f"{self.user} ({self.role}) on {self.plan}"
 
 
-@pghistory.track(*audited())
+@tracked()
 class Phase(models.Model):
     plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="phases")
     number = models.PositiveSmallIntegerField()
@@ -163,7 +162,7 @@ class Phase(models.Model):
         return f"Week {self.number}: {self.title}"
 
 
-@pghistory.track(*audited())
+@tracked()
 class WorkItem(models.Model):
     """A task of a phase, in a named group, as the guide lists them."""
 
@@ -210,7 +209,7 @@ class WorkItem(models.Model):
         return self.title
 
 
-@pghistory.track(*audited())
+@tracked()
 class PlanningDocument(models.Model):
     class Category(models.TextChoices):
         CORE = "core", "Core planning documents"
@@ -247,7 +246,7 @@ class PlanningDocument(models.Model):
         return self.title
 
 
-@pghistory.track(*audited())
+@tracked()
 class RequirementSpec(models.Model):
     """One of the guide's requirement templates, filled for a plan.
 
@@ -277,7 +276,7 @@ class RequirementSpec(models.Model):
         return self.title
 
 
-@pghistory.track(*audited())
+@tracked()
 class SupportContact(models.Model):
     plan = models.ForeignKey(
         DeploymentPlan, on_delete=models.CASCADE, related_name="support_contacts"

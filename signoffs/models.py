@@ -1,13 +1,12 @@
-import pghistory
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from planning.models import DeploymentPlan
-from truststream.history import audited
+from truststream.history import tracked
 
 
-@pghistory.track(*audited())
+@tracked()
 class SignoffRequirement(models.Model):
     """An approval role of a plan (from its playbook) and who holds it."""
 
@@ -45,7 +44,7 @@ class SignoffRequirement(models.Model):
         return self.title
 
 
-@pghistory.track(*audited())
+@tracked()
 class Signoff(models.Model):
     """A signature: never edited; a later decision for the same role supersedes it.
 

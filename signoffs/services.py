@@ -14,6 +14,7 @@ from signoffs.models import Signoff, SignoffRequirement
 from signoffs.selectors import signoff_state
 from signoffs.status import status_sync
 from signoffs.tasks import role_assigned_notify
+from truststream.audit import seal_take
 
 
 def roles_create(*, plan: DeploymentPlan, **kwargs) -> None:
@@ -133,6 +134,12 @@ def signoff_record(
     signoff.full_clean()
     signoff.save()
     status_sync(plan=plan)
+    # Seal the trail with the signature inside it: what was signed can be shown unedited.
+    seal_take(
+        plan_id=plan.pk,
+        reason=f"{signoff.get_decision_display()} by {signoff.printed_name}"
+        f" as {signoff.role_title}",
+    )
     return signoff
 
 

@@ -112,7 +112,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # After authentication, so that every audit event carries the acting user and the URL.
-    "pghistory.middleware.HistoryMiddleware",
+    "truststream.history.AuditMiddleware",
 ]
 
 ROOT_URLCONF = "truststream.urls"
@@ -274,3 +274,5 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 # Evidence files: at most this size (bytes); the types accepted are in checklists.services.
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)
+# The model whose audit trail is sealed and verified as a whole (see truststream.audit).
+AUDIT_PLAN_MODEL = "planning.DeploymentPlan"

@@ -264,7 +264,7 @@ def _grow(plan, times: int):
         for i in items
     )
     for item in ChecklistItem.objects.filter(plan=plan)[:20]:
-        EvidenceLink.objects.create(item=item, url="https://ci.example.com/x")
+        EvidenceLink.objects.create(plan=plan, item=item, url="https://ci.example.com/x")
 
 
 @pytest.mark.parametrize("times", [1, 10])

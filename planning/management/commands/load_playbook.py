@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from planning import services
+from truststream.history import context
 
 MAX_PLAYBOOK_BYTES = 2 * 1024 * 1024
 
@@ -24,7 +25,8 @@ class Command(BaseCommand):
         except OSError as error:
             raise CommandError(f"{path}: {error.strerror}") from None
         try:
-            playbook, created = services.playbook_load(text=text, source_name=path.name)
+            with context(command="load_playbook", path=str(path)):
+                playbook, created = services.playbook_load(text=text, source_name=path.name)
         except services.PlaybookInvalid as invalid:
             for problem in invalid.problems:
                 self.stderr.write(f"{path}:{problem}")

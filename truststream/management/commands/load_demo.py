@@ -12,12 +12,14 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from truststream.history import context
+
 
 class Command(BaseCommand):
     help = "Create the demo users and the demo plan, unless they exist already."
 
     def handle(self, *args, **options):
-        with transaction.atomic():
+        with transaction.atomic(), context(command="load_demo"):
             for config in apps.get_app_configs():
                 if find_spec(f"{config.name}.demo") is None:
                     continue

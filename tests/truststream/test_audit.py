@@ -1,0 +1,158 @@
+import pghistory.models
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+from django.urls import reverse
+
+from checklists import services as checklist_services
+from checklists.models import ChecklistItem
+from planning.models import DeploymentPlan, WorkItem
+from signoffs import services as signoff_services
+from truststream import audit
+from truststream.models import AuditSeal
+
+EVENT_TABLE = "planning_workitemevent"
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        f"UPDATE {EVENT_TABLE} SET title = 'forged'",
+        f"DELETE FROM {EVENT_TABLE}",
+        f"TRUNCATE {EVENT_TABLE}",
+        "UPDATE truststream_auditseal SET digest = 'x'",
+        "DELETE FROM truststream_auditseal",
+        "TRUNCATE truststream_auditseal",
+    ],
+)
+def test_the_audit_tables_refuse_to_be_edited(signed, statement):
+    before = (WorkItem.pgh_event_model.objects.count(), list(AuditSeal.objects.values()))
+    with (
+        pytest.raises(DatabaseError, match="pgtrigger: Cannot"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
+    assert (WorkItem.pgh_event_model.objects.count(), list(AuditSeal.objects.values())) == before
+
+
+def test_bulk_updates_and_raw_sql_are_recorded_too(plan):
+    WorkItem.objects.filter(plan=plan, title="Team training").update(status="done")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE planning_workitem SET notes = 'edited by hand' WHERE plan_id = %s "
+            "AND title = 'Go-live checklist'",
+            [plan.pk],
+        )
+    events = WorkItem.pgh_event_model.objects.filter(plan=plan, pgh_label="update")
+    assert set(events.values_list("title", "status", "notes")) == {
+        ("Team training", "done", ""),
+        ("Go-live checklist", "todo", "edited by hand"),
+    }
+
+
+def test_a_request_records_who_from_where_with_an_id(client_for, plan, editor):
+    item = plan.work_items.first()
+    client_for(editor).post(
+        reverse("planning:work_item_status", args=[plan.pk, item.pk]),
+        {"status": "done"},
+        REMOTE_ADDR="10.9.8.7",
+        headers={"X-Request-ID": "req-123"},
+    )
+    event = WorkItem.pgh_event_model.objects.filter(pgh_obj=item).latest("pgh_id")
+    metadata = pghistory.models.Context.objects.get(pk=event.pgh_context_id).metadata
+    assert metadata["user"] == editor.pk
+    assert (metadata["ip"], metadata["request_id"]) == ("10.9.8.7", "req-123")
+    assert metadata["url"] == reverse("planning:work_item_status", args=[plan.pk, item.pk])
+
+
+def test_a_management_command_records_its_name(db):
+    call_command("load_demo")
+    event = DeploymentPlan.pgh_event_model.objects.earliest("pgh_id")
+    metadata = pghistory.models.Context.objects.get(pk=event.pgh_context_id).metadata
+    assert metadata["command"] == "load_demo"
+
+
+@pytest.fixture
+def signed(plan, owner, editor):
+    """A plan with one signature, so with one seal."""
+    signoff_services.role_assign(requirement=plan.roles.get(role="technical_lead"), assignee=editor)
+    requirement = plan.roles.get(role="technical_lead")
+    signoff_services.signoff_record(
+        requirement=requirement,
+        signer=editor,
+        decision="approve",
+        seen_digest=signoff_services.role_digest(requirement),
+    )
+    return plan
+
+
+def test_every_signature_seals_the_trail(signed, editor):
+    [seal] = AuditSeal.objects.filter(plan_id=signed.pk)
+    assert seal.number == 1 and seal.previous_digest == ""
+    assert seal.event_count > 100  # the plan's creation, its copy of the playbook, the signature
+    assert "Approve by" in seal.reason and "Technical Lead" in seal.reason
+    item = ChecklistItem.objects.filter(plan=signed).first()
+    checklist_services.item_set_state(item=item, actor=editor, state="passed", version=1)
+    signoff_services.role_assign(requirement=signed.roles.get(role="technical_lead"), assignee=None)
+    assert audit.verify(signed.pk) == (1, None)
+
+
+def test_verify_audit_reports_an_intact_trail(signed, capsys):
+    call_command("verify_audit", "--plan", str(signed.pk))
+    assert "1 seals verified for plan" in capsys.readouterr().out
+
+
+def _as_superuser_without_triggers(sql, params=()):
+    """What someone with the database's superuser could do: switch the triggers off."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        try:
+            cursor.execute(sql, params)
+        finally:
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+
+def test_tampering_with_a_sealed_event_is_detected(signed):
+    _as_superuser_without_triggers(
+        f"UPDATE {EVENT_TABLE} SET title = 'Nothing to see' WHERE pgh_id = "
+        f"(SELECT min(pgh_id) FROM {EVENT_TABLE} WHERE plan_id = %s)",
+        [signed.pk],
+    )
+    with pytest.raises(CommandError, match=r"seal 1 .*an event it sealed was altered"):
+        call_command("verify_audit")
+
+
+def test_removing_a_sealed_event_is_detected(signed):
+    _as_superuser_without_triggers(
+        f"DELETE FROM {EVENT_TABLE} WHERE pgh_id = "
+        f"(SELECT max(pgh_id) FROM {EVENT_TABLE} WHERE plan_id = %s)",
+        [signed.pk],
+    )
+    with pytest.raises(CommandError, match=r"sealed \d+ events, \d+ are there now"):
+        call_command("verify_audit", "--plan", str(signed.pk))
+
+
+def test_removing_a_seal_is_detected(signed, editor):
+    requirement = signed.roles.get(role="technical_lead")
+    signoff_services.signoff_record(
+        requirement=requirement,
+        signer=editor,
+        decision="approve",
+        seen_digest=signoff_services.role_digest(requirement),
+    )
+    _as_superuser_without_triggers(
+        "DELETE FROM truststream_auditseal WHERE plan_id = %s AND number = 1", [signed.pk]
+    )
+    with pytest.raises(CommandError, match="seal 1 is missing"):
+        call_command("verify_audit")
+
+
+def test_a_plans_events_include_its_evidence(signed, editor):
+    labels = {model._meta.label for model in audit.plan_event_models()}
+    assert {
+        "planning.DeploymentPlanEvent",
+        "checklists.EvidenceFileEvent",
+        "checklists.EvidenceLinkEvent",
+        "signoffs.SignoffEvent",
+    } <= labels

@@ -1,0 +1,20 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from truststream import audit
+
+
+class Command(BaseCommand):
+    help = (
+        "Recompute every audit seal and check the chain; name the first broken link. "
+        "Exits non-zero when anything sealed was altered or removed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--plan", type=int, help="only this plan's seals")
+
+    def handle(self, *args, plan=None, **options):
+        checked, broken = audit.verify(plan)
+        if broken is not None:
+            raise CommandError(f"Audit trail broken at {broken}. {checked} seals before it hold.")
+        scope = f"plan {plan}" if plan is not None else "all plans"
+        self.stdout.write(f"{checked} seals verified for {scope}; the audit trail is intact.")
