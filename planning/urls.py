@@ -1,6 +1,6 @@
 from django.urls import path
 
-from planning.views import board, plans, register, requirements
+from planning.views import audit, board, plans, register, requirements
 
 app_name = "planning"
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path(plan + "members/<int:membership_id>/role/", plans.member_role, name="member_role"),
     path(plan + "members/<int:membership_id>/remove/", plans.member_remove, name="member_remove"),
     path(plan + "board/", board.board, name="board"),
+    path(plan + "audit/", audit.audit_trail, name="audit"),
+    path(plan + "audit.csv", audit.audit_csv, name="audit_csv"),
     path(plan + "phases/<int:phase_id>/tasks/", board.work_item_add, name="work_item_add"),
     path(plan + "tasks/<int:item_id>/", board.work_item_edit, name="work_item_edit"),
     path(plan + "tasks/<int:item_id>/status/", board.work_item_status, name="work_item_status"),

@@ -131,3 +131,30 @@ def verify(plan_id: int | None = None) -> tuple[int, Break | None]:
         previous_by_plan[seal.plan_id] = seal
         checked += 1
     return checked, None
+
+
+def plan_events_feed(plan_id: int):
+    """All of a plan's events, newest first, with their diffs: one query however many
+    tables (django-pghistory's aggregate `Events`)."""
+    from django.db.models import Q
+    from pghistory.models import Events
+
+    plan_label = next(
+        m._meta.label
+        for m in plan_event_models()
+        if m.pgh_tracked_model._meta.label == settings.AUDIT_PLAN_MODEL
+    )
+    return (
+        Events.objects.across(*plan_event_models())
+        .filter(Q(pgh_data__plan_id=plan_id) | Q(pgh_model=plan_label, pgh_obj_id=str(plan_id)))
+        .order_by("-pgh_created_at", "-pgh_id")
+    )
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value) -> str:
+    """A cell a spreadsheet shows as text: no leading character that starts a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text

@@ -19,6 +19,8 @@ PLAN_URLS = [
     ("planning:member_role", "post", "manage"),
     ("planning:member_remove", "post", "manage"),
     ("planning:board", "get", "view"),
+    ("planning:audit", "get", "view"),
+    ("planning:audit_csv", "get", "view"),
     ("planning:work_item_add", "post", "change"),
     ("planning:work_item_edit", "get", "change"),
     ("planning:work_item_edit", "post", "change"),

@@ -156,3 +156,60 @@ def test_a_plans_events_include_its_evidence(signed, editor):
         "checklists.EvidenceLinkEvent",
         "signoffs.SignoffEvent",
     } <= labels
+
+
+# The audit page
+
+
+def test_every_member_reads_the_trail_with_before_and_after(client_for, plan, viewer, editor):
+    WorkItem.objects.filter(plan=plan, title="Team training").update(status="done")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE planning_workitem SET notes = 'raw note' WHERE plan_id = %s AND title = %s",
+            [plan.pk, "Go-live checklist"],
+        )
+    body = client_for(viewer).get(reverse("planning:audit", args=[plan.pk])).content.decode()
+    assert "<del>todo</del> → done" in body
+    assert "<del></del> → raw note" in body
+    assert "Audit trail" in body
+
+
+def test_the_trail_filters_by_section_and_person(client_for, plan, editor, viewer):
+    item = ChecklistItem.objects.filter(plan=plan).first()
+    client_for(editor).post(
+        reverse("checklists:item_state", args=[plan.pk, item.pk]), {"state": "passed", "version": 1}
+    )
+    url = reverse("planning:audit", args=[plan.pk])
+    response = client_for(viewer).get(
+        url, {"section": "checklists.ChecklistItemEvent", "person": str(editor.pk)}
+    )
+    rows = response.context["rows"]
+    assert len(rows) == 1
+    assert rows[0]["what"].startswith("checklist item #")
+    assert ("state", "open", "passed") in rows[0]["changes"]
+
+
+def test_an_outsider_cannot_read_the_trail(client_for, plan, outsider):
+    assert client_for(outsider).get(reverse("planning:audit", args=[plan.pk])).status_code == 404
+    assert (
+        client_for(outsider).get(reverse("planning:audit_csv", args=[plan.pk])).status_code == 404
+    )
+
+
+def test_the_csv_export_neutralises_formulas(client_for, plan, editor, viewer):
+    item = plan.work_items.first()
+    client_for(editor).post(
+        reverse("planning:work_item_edit", args=[plan.pk, item.pk]),
+        {
+            "title": '=HYPERLINK("http://evil.example","click")',
+            "group": item.group,
+            "phase": item.phase_id,
+            "due_on": item.due_on.isoformat(),
+            "status": "todo",
+        },
+    )
+    response = client_for(viewer).get(reverse("planning:audit_csv", args=[plan.pk]))
+    content = b"".join(response.streaming_content).decode()
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert "'=HYPERLINK" in content
+    assert ",=HYPERLINK" not in content and '"=HYPERLINK' not in content
