@@ -1,10 +1,13 @@
 from allauth.account.decorators import reauthentication_required
+from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from checklists.models import ChecklistItem
 from planning.access import MANAGE, plan_view
 from signoffs import selectors, services, snapshot, status
 from signoffs.forms import SignForm
@@ -20,6 +23,11 @@ def signoffs(request: HttpRequest, plan) -> HttpResponse:
             "plan": plan,
             "state": selectors.signoff_state(plan),
             "history": selectors.signoff_history(plan),
+            "documentation": ChecklistItem.objects.filter(
+                plan=plan, checklist__key="documentation"
+            )
+            .select_related("changed_by")
+            .order_by("position"),
             "members": get_user_model()
             .objects.filter(plan_memberships__plan=plan)
             .order_by("email"),
@@ -85,6 +93,13 @@ def sign(request: HttpRequest, plan, role: str) -> HttpResponse:
     requirement = _requirement(plan, role)
     if requirement.assignee_id != request.user.pk:
         raise PermissionDenied
+    if settings.SIGNOFF_REQUIRE_MFA and not is_mfa_enabled(request.user):
+        messages.error(
+            request,
+            "Signing needs two-factor authentication on this instance. Activate an "
+            "authenticator app in your account, then sign.",
+        )
+        return redirect("mfa_index")
     return _sign(request, plan, requirement)
 
 

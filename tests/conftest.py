@@ -5,6 +5,7 @@ from django.test import Client
 
 from planning import services
 from planning.models import PlanMembership
+from signoffs import services as signoff_services
 from tests.factories import UserFactory, make_plan
 
 
@@ -129,3 +130,27 @@ def _flush_past_the_audit_triggers():
     DatabaseOperations.execute_sql_flush = flush
     yield
     DatabaseOperations.execute_sql_flush = original
+
+
+ROLES = [
+    "technical_lead",
+    "security_officer",
+    "operations_manager",
+    "business_owner",
+    "compliance_officer",
+]
+
+
+@pytest.fixture
+def holders(plan, owner):
+    """Five members, each holding one role; compliance applies to this plan."""
+    people = {}
+    for role in ROLES:
+        person = UserFactory(username=role.replace("_", ""))
+        services.membership_add(plan=plan, actor=owner, email=person.email, role="viewer")
+        signoff_services.role_assign(requirement=plan.roles.get(role=role), assignee=person)
+        people[role] = person
+    signoff_services.role_set_required(
+        requirement=plan.roles.get(role="compliance_officer"), required=True
+    )
+    return people

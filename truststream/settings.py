@@ -203,6 +203,8 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# When on, only a role-holder with a second factor (an authenticator app) may sign.
+SIGNOFF_REQUIRE_MFA = env_bool("SIGNOFF_REQUIRE_MFA", False)
 MFA_TOTP_ISSUER = "TrustStram Readiness"
 
 EMAIL_HOST = env_str("EMAIL_HOST")

@@ -9,3 +9,8 @@ def person(user) -> str:
     if user is None:
         return "—"
     return user.get_full_name() or user.email
+
+
+@register.filter
+def lookup(mapping: dict, key):
+    return mapping.get(key, "") if mapping else ""

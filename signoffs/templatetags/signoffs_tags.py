@@ -23,3 +23,26 @@ def status_actions(context, plan):
         if needed in may
     ]
     return {"plan": plan, "targets": targets, "csrf_token": context.get("csrf_token")}
+
+
+@register.simple_tag
+def missing_signoffs(plans) -> dict[int, list[str]]:
+    """For a page of plans: the required roles of each without an approval as their latest
+    decision. Two queries for the page. (Whether an approval is still current needs the
+    plan's digests; the plan page and the plan's status, kept in step by the worker, say so.)"""
+    from signoffs.models import Signoff, SignoffRequirement
+
+    ids = [plan.pk for plan in plans]
+    latest = {
+        s.requirement_id: s.decision
+        for s in Signoff.objects.filter(plan_id__in=ids)
+        .order_by("requirement_id", "-signed_at", "-id")
+        .distinct("requirement_id")
+    }
+    missing: dict[int, list[str]] = {pk: [] for pk in ids}
+    for requirement in SignoffRequirement.objects.filter(plan_id__in=ids, required=True).order_by(
+        "position"
+    ):
+        if latest.get(requirement.pk) != Signoff.Decision.APPROVE:
+            missing[requirement.plan_id].append(requirement.title)
+    return missing

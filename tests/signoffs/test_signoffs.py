@@ -5,32 +5,10 @@ from django.urls import reverse
 
 from checklists import services as checklist_services
 from checklists.models import ChecklistItem
-from planning import services as planning_services
 from signoffs import selectors, services
 from signoffs.models import Signoff
-from tests.factories import PASSWORD, UserFactory
-
-ROLES = [
-    "technical_lead",
-    "security_officer",
-    "operations_manager",
-    "business_owner",
-    "compliance_officer",
-]
-
-
-@pytest.fixture
-def holders(plan, owner):
-    """Five members, each holding one role; compliance applies to this plan."""
-    people = {}
-    for role in ROLES:
-        person = UserFactory(username=role.replace("_", ""))
-        planning_services.membership_add(plan=plan, actor=owner, email=person.email, role="viewer")
-        requirement = plan.roles.get(role=role)
-        services.role_assign(requirement=requirement, assignee=person)
-        people[role] = person
-    services.role_set_required(requirement=plan.roles.get(role="compliance_officer"), required=True)
-    return people
+from tests.conftest import ROLES
+from tests.factories import PASSWORD
 
 
 def sign(plan, role, person, decision="approve", reason=""):
@@ -355,3 +333,27 @@ def test_the_status_buttons_follow_the_role(client_for, plan, owner, editor, vie
     assert "cannot become signed off" in response.content.decode()
     response = client_for(owner).post(status_url, {"status": "bogus"}, follow=True)
     assert "cannot become that" in response.content.decode()
+
+
+def test_the_plan_list_says_which_signoffs_are_missing(client_for, plan, owner, holders):
+    for role in ("technical_lead", "security_officer", "operations_manager"):
+        sign(plan, role, holders[role])
+    body = client_for(owner).get(reverse("planning:plan_list")).content.decode()
+    assert "Sign-offs missing: Business Owner, Compliance Officer" in body
+
+
+def test_signing_can_require_a_second_factor(client_for, plan, holders, settings):
+    settings.SIGNOFF_REQUIRE_MFA = True
+    client = reauthenticated(client_for(holders["security_officer"]), holders["security_officer"])
+    response = client.get(sign_url(plan))
+    assert response["Location"] == reverse("mfa_index")
+    assert not Signoff.objects.exists()
+
+
+def test_the_documentation_signoff_items_show_who_confirmed_them(client_for, plan, editor, viewer):
+    item = ChecklistItem.objects.get(plan=plan, text="Runbooks created and tested")
+    checklist_services.item_set_state(item=item, actor=editor, state="passed", version=1)
+    body = client_for(viewer).get(reverse("signoffs:signoffs", args=[plan.pk])).content.decode()
+    section = body.split("Documentation sign-off", 1)[1]
+    assert "Runbooks created and tested" in section
+    assert editor.get_full_name() in section
