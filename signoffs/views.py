@@ -1,4 +1,8 @@
-from allauth.account.decorators import reauthentication_required
+import time
+from urllib.parse import urlencode
+
+# allauth keeps the session's authentication records here; it has no public accessor for them.
+from allauth.account.internal.flows.login import get_authentication_records
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
@@ -6,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from checklists.models import ChecklistItem
 from planning.access import MANAGE, plan_view
@@ -23,9 +28,7 @@ def signoffs(request: HttpRequest, plan) -> HttpResponse:
             "plan": plan,
             "state": selectors.signoff_state(plan),
             "history": selectors.signoff_history(plan),
-            "documentation": ChecklistItem.objects.filter(
-                plan=plan, checklist__key="documentation"
-            )
+            "documentation": ChecklistItem.objects.filter(plan=plan, checklist__key="documentation")
             .select_related("changed_by")
             .order_by("position"),
             "members": get_user_model()
@@ -100,12 +103,27 @@ def sign(request: HttpRequest, plan, role: str) -> HttpResponse:
             "authenticator app in your account, then sign.",
         )
         return redirect("mfa_index")
+    # A signature needs the password again, and the second factor too where the signer has
+    # one, both within the last ACCOUNT_REAUTHENTICATION_TIMEOUT seconds.
+    for method, url_name in (("password", "account_reauthenticate"), ("mfa", "mfa_reauthenticate")):
+        if method == "mfa" and not is_mfa_enabled(request.user):
+            continue
+        if not _recently(request, method):
+            return redirect(f"{reverse(url_name)}?{urlencode({'next': request.path})}")
     return _sign(request, plan, requirement)
 
 
-# allauth sends the signer to re-authenticate (password, and the second factor where they have
-# one) unless they did so in the last ACCOUNT_REAUTHENTICATION_TIMEOUT seconds, then back here.
-@reauthentication_required
+def _recently(request: HttpRequest, method: str) -> bool:
+    """The user re-authenticated with `method` ("password" or "mfa") a short while ago."""
+    now = time.time()
+    return any(
+        record.get("method") == method
+        and record.get("reauthenticated")
+        and now - record.get("at", 0) < settings.ACCOUNT_REAUTHENTICATION_TIMEOUT
+        for record in get_authentication_records(request, request.user)
+    )
+
+
 def _sign(request: HttpRequest, plan, requirement: SignoffRequirement) -> HttpResponse:
     sections = snapshot.covered(snapshot.sections(plan), requirement.covers)
     current = snapshot.digest(sections)

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
@@ -357,3 +359,21 @@ def test_the_documentation_signoff_items_show_who_confirmed_them(client_for, pla
     section = body.split("Documentation sign-off", 1)[1]
     assert "Runbooks created and tested" in section
     assert editor.get_full_name() in section
+
+
+def test_a_signer_with_a_second_factor_gives_both(client_for, plan, holders):
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    from tests.truststream.test_accounts import totp_code
+
+    officer = holders["security_officer"]
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    TOTP.activate(officer, secret)
+    client = reauthenticated(client_for(officer), officer)
+    response = client.get(sign_url(plan))
+    assert response["Location"].startswith(reverse("mfa_reauthenticate"))
+    client.post(reverse("mfa_reauthenticate"), {"code": totp_code(secret, time.time())})
+    page = client.get(sign_url(plan))
+    assert page.status_code == 200
+    client.post(sign_url(plan), {"decision": "approve", "digest": page.context["digest"]})
+    assert Signoff.objects.get().signer == officer
