@@ -51,7 +51,7 @@ def _work_the_tasks(plan: DeploymentPlan, olivia, eddie) -> None:
         elif item.title in ("Deployment method selection", "Rollout timeline"):
             changes["status"] = Status.DONE
         elif week == 3:
-            changes["status"] = Status.IN_PROGRESS if index % 2 else Status.TODO
+            changes["status"] = Status.IN_PROGRESS if index % 2 else Status.TO_DO
         services.work_item_update(item=item, **changes)
 
 

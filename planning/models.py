@@ -167,7 +167,7 @@ class WorkItem(models.Model):
     """A task of a phase, in a named group, as the guide lists them."""
 
     class Status(models.TextChoices):
-        TODO = "todo", "To do"
+        TO_DO = "todo", "To do"
         IN_PROGRESS = "in_progress", "In progress"
         DONE = "done", "Done"
         BLOCKED = "blocked", "Blocked"
@@ -185,7 +185,7 @@ class WorkItem(models.Model):
         related_name="work_items",
     )
     due_on = models.DateField("due date", validators=DATE_RANGE)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.TODO)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.TO_DO)
     blocked_reason = models.CharField(max_length=500, blank=True)
     notes = models.TextField(max_length=5000, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,5 +1,7 @@
 from dataclasses import dataclass
 
+from django.db import transaction
+
 from planning.models import DeploymentPlan
 from signoffs import snapshot
 from signoffs.models import Signoff, SignoffRequirement
@@ -87,6 +89,15 @@ def signoff_state(plan: DeploymentPlan) -> SignoffState:
             )
         )
     return SignoffState(roles)
+
+
+def heal_status(plan: DeploymentPlan, state: SignoffState) -> None:
+    """A plan stored as signed off whose signatures say otherwise (changed in the admin or in
+    SQL, which no service saw) is put right by the worker as soon as anyone looks at it."""
+    if plan.status == DeploymentPlan.Status.SIGNED_OFF and not state.signed_off:
+        from signoffs.tasks import plan_changed
+
+        transaction.on_commit(lambda: plan_changed.delay(plan.pk))
 
 
 def signoff_history(plan: DeploymentPlan, limit: int = 50):

@@ -21,12 +21,14 @@ from signoffs.models import SignoffRequirement
 
 @plan_view()
 def signoffs(request: HttpRequest, plan) -> HttpResponse:
+    state = selectors.signoff_state(plan)
+    selectors.heal_status(plan, state)
     return render(
         request,
         "signoffs/signoffs.html",
         {
             "plan": plan,
-            "state": selectors.signoff_state(plan),
+            "state": state,
             "history": selectors.signoff_history(plan),
             "documentation": ChecklistItem.objects.filter(plan=plan, checklist__key="documentation")
             .select_related("changed_by")

@@ -8,7 +8,9 @@ register = template.Library()
 @register.inclusion_tag("signoffs/_signoffs_panel.html")
 def signoff_summary(plan):
     """The plan overview's sign-offs panel."""
-    return {"plan": plan, "state": selectors.signoff_state(plan)}
+    state = selectors.signoff_state(plan)
+    selectors.heal_status(plan, state)
+    return {"plan": plan, "state": state}
 
 
 @register.inclusion_tag("signoffs/_status_actions.html", takes_context=True)

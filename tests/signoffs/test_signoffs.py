@@ -377,3 +377,31 @@ def test_a_signer_with_a_second_factor_gives_both(client_for, plan, holders):
     assert page.status_code == 200
     client.post(sign_url(plan), {"decision": "approve", "digest": page.context["digest"]})
     assert Signoff.objects.get().signer == officer
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_made_in_sql_takes_the_plan_out_of_signed_off_once_anyone_looks(
+    client_for, plan, owner, editor, holders, celery_worker
+):
+    from django.db import connection
+
+    from planning.models import DeploymentPlan
+    from tests.conftest import wait_for
+
+    ready_to_sign(plan, owner, editor)
+    move(plan, "in_progress")
+    move(plan, "awaiting_signoff")
+    for role in ROLES:
+        sign(plan, role, holders[role])
+    assert DeploymentPlan.objects.get(pk=plan.pk).status == "signed_off"
+    with connection.cursor() as cursor:  # no service sees this change
+        cursor.execute(
+            "UPDATE checklists_checklistitem SET note = 'edited in SQL' WHERE plan_id = %s "
+            "AND text = 'VPN access configured'",
+            [plan.pk],
+        )
+    client_for(owner).get(reverse("planning:plan_detail", args=[plan.pk]))
+    wait_for(lambda: DeploymentPlan.objects.get(pk=plan.pk).status == "awaiting_signoff")
+    assert {m.to[0] for m in mail.outbox if "is stale" in m.subject} == {
+        holders[r].email for r in ("security_officer", "business_owner", "compliance_officer")
+    }
