@@ -21,7 +21,7 @@ from planning.models import (
     SupportContact,
     WorkItem,
 )
-from planning.signals import plan_content_changed, plan_created
+from planning.signals import member_removed, plan_content_changed, plan_created
 from planning.tasks import membership_added_notify
 
 Role = PlanMembership.Role
@@ -301,6 +301,7 @@ def membership_remove(*, membership: PlanMembership) -> None:
     # Whoever leaves the plan stops being responsible for its tasks and documents.
     membership.plan.work_items.filter(assignee=membership.user).update(assignee=None)
     membership.plan.documents.filter(owner=membership.user).update(owner=None)
+    member_removed.send(sender=DeploymentPlan, plan=membership.plan, user=membership.user)
     membership.delete()
 
 

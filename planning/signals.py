@@ -8,6 +8,9 @@ from django.dispatch import Signal
 
 plan_created = Signal()  # sender=DeploymentPlan, plan=<the new plan>
 
+# Sent inside the transaction that removes a member, so that other apps can let go of them.
+member_removed = Signal()  # sender=DeploymentPlan, plan=<plan>, user=<the removed user>
+
 # Sent after a transaction that changed a plan's content has committed (once per change made
 # through the services; changes made elsewhere are caught when the plan is next read).
 plan_content_changed = Signal()  # sender=DeploymentPlan, plan_id=<id>

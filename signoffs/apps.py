@@ -12,9 +12,10 @@ class SignoffsConfig(AppConfig):
     verbose_name = "Sign-offs and readiness packets"
 
     def ready(self):
-        from planning.signals import plan_content_changed, plan_created
+        from planning.signals import member_removed, plan_content_changed, plan_created
         from signoffs import services
 
         # A new plan gets the playbook's approval roles in the transaction that creates it.
         plan_created.connect(services.roles_create, dispatch_uid="signoffs_roles_create")
         plan_content_changed.connect(_queue_plan_changed, dispatch_uid="signoffs_plan_changed")
+        member_removed.connect(services.roles_release, dispatch_uid="signoffs_roles_release")

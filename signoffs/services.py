@@ -56,6 +56,12 @@ def role_assign(*, requirement: SignoffRequirement, assignee) -> SignoffRequirem
     return requirement
 
 
+def roles_release(*, plan: DeploymentPlan, user, **kwargs) -> None:
+    """Whoever leaves a plan holds none of its approval roles any more (the receiver of
+    `member_removed`, inside the removal's transaction). Their signatures stay on record."""
+    SignoffRequirement.objects.filter(plan=plan, assignee=user).update(assignee=None)
+
+
 @transaction.atomic
 def role_set_required(*, requirement: SignoffRequirement, required: bool) -> SignoffRequirement:
     plan_lock_writable(requirement.plan)

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from checklists import services as checklist_services
 from checklists.models import ChecklistItem
+from planning import services as planning_services
 from signoffs import selectors, services
 from signoffs.models import Signoff
 from tests.conftest import ROLES
@@ -405,3 +406,10 @@ def test_a_change_made_in_sql_takes_the_plan_out_of_signed_off_once_anyone_looks
     assert {m.to[0] for m in mail.outbox if "is stale" in m.subject} == {
         holders[r].email for r in ("security_officer", "business_owner", "compliance_officer")
     }
+
+
+def test_a_removed_member_holds_no_role_any_more(plan, holders, membership_of):
+    sign(plan, "security_officer", holders["security_officer"])
+    planning_services.membership_remove(membership=membership_of(plan, holders["security_officer"]))
+    assert plan.roles.get(role="security_officer").assignee is None
+    assert Signoff.objects.filter(signer=holders["security_officer"]).exists()
