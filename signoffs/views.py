@@ -17,6 +17,7 @@ from planning.access import MANAGE, plan_view
 from signoffs import selectors, services, snapshot, status
 from signoffs.forms import SignForm
 from signoffs.models import SignoffRequirement
+from truststream.forms import apply_validation_error
 
 
 @plan_view()
@@ -143,11 +144,7 @@ def _sign(request: HttpRequest, plan, requirement: SignoffRequirement) -> HttpRe
                 user_agent=request.headers.get("User-Agent", ""),
             )
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for field, errors in error.error_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, error)
+            apply_validation_error(form, error)
         else:
             messages.success(request, f"Recorded: “{signoff.meaning}”.")
             return redirect("signoffs:signoffs", plan.pk)

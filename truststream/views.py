@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from truststream import services
-from truststream.forms import TokenForm
+from truststream.forms import TokenForm, apply_validation_error
 from truststream.models import ApiToken
 
 
@@ -64,11 +64,7 @@ def tokens(request: HttpRequest):
         try:
             _, created = services.token_create(user=request.user, **form.cleaned_data)
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for field, errors in error.error_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, error)
+            apply_validation_error(form, error)
         else:
             form = TokenForm()
     return render(

@@ -7,7 +7,8 @@ from planning import selectors, services
 from planning.access import CHANGE, get_part, plan_view
 from planning.forms import WorkItemAddForm, WorkItemForm, WorkItemStatusForm
 from planning.models import Phase, WorkItem
-from planning.views.common import apply_validation_error, form_status, four_weeks
+from planning.views.common import form_status, four_weeks
+from truststream.forms import apply_validation_error
 
 
 def _board_context(plan, **extra) -> dict:

@@ -1,18 +1,8 @@
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django_htmx.http import HttpResponseClientRedirect
 
 from planning import selectors, timeline
-
-
-def apply_validation_error(form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form, on its field where it names one."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def form_status(form) -> int:

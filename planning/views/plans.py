@@ -12,11 +12,11 @@ from planning import selectors, services
 from planning.access import CHANGE, MANAGE, get_membership, plan_view
 from planning.forms import MemberAddForm, MemberRoleForm, PlanCreateForm, PlanFilterForm, PlanForm
 from planning.views.common import (
-    apply_validation_error,
     form_status,
     four_weeks,
     redirect_or_client_redirect,
 )
+from truststream.forms import apply_validation_error
 
 
 @login_required

@@ -7,7 +7,8 @@ from planning import selectors, services
 from planning.access import CHANGE, get_part, plan_view
 from planning.forms import ContactForm, DocumentForm
 from planning.models import PlanningDocument, SupportContact
-from planning.views.common import apply_validation_error, form_status
+from planning.views.common import form_status
+from truststream.forms import apply_validation_error
 
 
 @plan_view()

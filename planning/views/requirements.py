@@ -8,7 +8,7 @@ from planning import fieldtypes, requirements, services
 from planning.access import CHANGE, plan_view
 from planning.forms import RequirementsForm, RequirementsImportForm
 from planning.models import RequirementSpec
-from planning.views.common import apply_validation_error
+from truststream.forms import apply_validation_error
 
 
 def _spec(plan, kind: str) -> RequirementSpec:
