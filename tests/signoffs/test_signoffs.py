@@ -344,6 +344,12 @@ def test_the_plan_list_says_which_signoffs_are_missing(client_for, plan, owner, 
     body = client_for(owner).get(reverse("planning:plan_list")).content.decode()
     assert "Sign-offs missing: Business Owner, Compliance Officer" in body
 
+    item = ChecklistItem.objects.get(plan=plan, text="VPN access configured")
+    checklist_services.item_set_state(item=item, actor=owner, state="passed", version=1)
+    services.after_plan_change(plan_id=plan.pk)  # what the worker runs after the change
+    body = client_for(owner).get(reverse("planning:plan_list")).content.decode()
+    assert "Sign-offs missing: Security Officer (stale), Business Owner, Compliance Officer" in body
+
 
 def test_signing_can_require_a_second_factor(client_for, plan, holders, settings):
     settings.SIGNOFF_REQUIRE_MFA = True
