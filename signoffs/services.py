@@ -77,11 +77,6 @@ def meaning(requirement: SignoffRequirement, decision: str) -> str:
     return f"I {verb} this plan for {environment} deployment as {requirement.title}"
 
 
-def _section_digests(requirement: SignoffRequirement) -> dict[str, str]:
-    covered = snapshot.covered(snapshot.sections(requirement.plan), requirement.covers)
-    return {name: snapshot.digest(data) for name, data in covered.items()}
-
-
 def role_digest(requirement: SignoffRequirement) -> str:
     """The digest of what the role covers, as the plan is now."""
     return snapshot.digest(
@@ -115,7 +110,9 @@ def signoff_record(
     reason, comment = reason.strip(), comment.strip()
     if decision == Signoff.Decision.REJECT and not reason:
         raise ValidationError({"reason": "Say why you reject the plan."})
-    current = role_digest(requirement)
+    # One snapshot, taken under the plan's lock, gives both the digest and its sections'.
+    covered = snapshot.covered(snapshot.sections(plan), requirement.covers)
+    current = snapshot.digest(covered)
     if seen_digest != current:
         raise ValidationError(
             "The plan changed since you opened this page, so what you reviewed is not what "
@@ -133,7 +130,7 @@ def signoff_record(
         reason=reason if decision == Signoff.Decision.REJECT else "",
         sections=requirement.covers,
         digest=current,
-        section_digests=_section_digests(requirement),
+        section_digests={name: snapshot.digest(data) for name, data in covered.items()},
         ip_address=ip_address,
         user_agent=user_agent[:300],
     )
