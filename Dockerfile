@@ -15,7 +15,7 @@ COPY . .
 # Settings refuse to load without these; at build time they only need to exist.
 RUN SECRET_KEY=build-only DATABASE_URL=postgresql://build/build REDIS_URL=redis://build:6379/0 \
     STATIC_ROOT=/app/staticfiles python manage.py collectstatic --no-input -v 0 \
-    && mkdir -p /app/media && chown -R app:app /app/media
+    && mkdir -p /app/media /app/signing && chown -R app:app /app/media /app/signing
 
 USER app
 ENV STATIC_ROOT=/app/staticfiles MEDIA_ROOT=/app/media PYTHONPATH=/app

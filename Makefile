@@ -40,3 +40,4 @@ clean-var:
 bench: setup
 	$(EMBEDDED) exec -- $(PY) bench/planning_bench.py
 	$(EMBEDDED) exec -- $(PY) bench/checklists_bench.py
+	$(EMBEDDED) exec -- $(PY) bench/packets_bench.py

@@ -82,17 +82,21 @@ def _lock_plan(plan: DeploymentPlan) -> DeploymentPlan:
     return DeploymentPlan.objects.select_for_update().get(pk=plan.pk)
 
 
-def plan_lock_writable(plan: DeploymentPlan) -> DeploymentPlan:
+def plan_lock_writable(plan: DeploymentPlan, *, content: bool = True) -> DeploymentPlan:
     """Lock the plan and return it fresh, unless it is archived.
 
     Every change to a plan's content takes this lock first, so that a change cannot slip in
-    beside an archive happening at the same moment.
+    beside an archive happening at the same moment. `content=False` is for writes beside the
+    content (a packet request) that need the same guarantee but change nothing signed.
     """
     plan = _lock_plan(plan)
     if plan.is_archived:
         raise ValidationError("This plan is archived. Restore it before changing it.")
-    plan_id = plan.pk
-    transaction.on_commit(lambda: plan_content_changed.send(sender=DeploymentPlan, plan_id=plan_id))
+    if content:
+        plan_id = plan.pk
+        transaction.on_commit(
+            lambda: plan_content_changed.send(sender=DeploymentPlan, plan_id=plan_id)
+        )
     return plan
 
 

@@ -1,6 +1,9 @@
-from django import forms
+import re
 
-from signoffs.models import Signoff
+from django import forms
+from django.conf import settings
+
+from signoffs.models import ReadinessPacket, Signoff
 
 
 class SignForm(forms.Form):
@@ -15,3 +18,47 @@ class SignForm(forms.Form):
         max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
     digest = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+
+class PacketRequestForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=ReadinessPacket.Kind.choices, widget=forms.RadioSelect, label="Packet"
+    )
+
+
+class VerifyForm(forms.Form):
+    """A packet to check: the file itself, or the SHA-256 of one."""
+
+    file = forms.FileField(required=False, label="PDF file")
+    sha256 = forms.CharField(
+        required=False,
+        max_length=200,
+        label="or its SHA-256",
+        help_text="64 hexadecimal characters, as sha256sum prints them.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload is None:
+            return None
+        if upload.size > settings.PACKET_VERIFY_MAX_BYTES:
+            raise forms.ValidationError(
+                f"This file is larger than any packet "
+                f"({settings.PACKET_VERIFY_MAX_BYTES // 1_000_000} MB at most)."
+            )
+        data = upload.read()
+        if not data.startswith(b"%PDF-"):
+            raise forms.ValidationError("This is not a PDF file.")
+        return data
+
+    def clean_sha256(self):
+        value = self.cleaned_data["sha256"].strip().lower()
+        if value and not re.fullmatch(r"[0-9a-f]{64}", value):
+            raise forms.ValidationError("A SHA-256 is 64 hexadecimal characters.")
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and bool(data.get("file")) == bool(data.get("sha256")):
+            raise forms.ValidationError("Upload a PDF file or paste a SHA-256, one of the two.")
+        return data

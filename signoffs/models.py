@@ -88,3 +88,65 @@ class Signoff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.printed_name}: {self.get_decision_display()} as {self.role_title}"
+
+
+@tracked(exclude=["snapshot"])
+class ReadinessPacket(models.Model):
+    """A PDF readiness packet of one revision of a plan, rendered by the worker.
+
+    Immutable once ready: it keeps the snapshot it was made from (also embedded in the PDF),
+    that snapshot's digest and the SHA-256 of the file. A revision is one state of the plan's
+    content and signatures, numbered in the order packets were asked for; the same revision
+    and kind is rendered once.
+    """
+
+    class Kind(models.TextChoices):
+        FINAL = "final", "Final"
+        DRAFT = "draft", "Draft"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RENDERING = "rendering", "Rendering"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="packets")
+    revision = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    content_digest = models.CharField(max_length=64)
+    snapshot = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    failure = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    # The audit seal taken when the packet was asked for; its digest is printed in the packet.
+    seal_number = models.PositiveIntegerField()
+    seal_digest = models.CharField(max_length=64)
+    file = models.FileField(upload_to="packets/", max_length=200, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+    render_seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["plan", "-revision", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "content_digest", "kind"], name="packet_once_per_revision"
+            ),
+            models.UniqueConstraint(fields=["plan", "revision", "kind"], name="packet_revision"),
+            models.CheckConstraint(
+                condition=~Q(status="ready") | (~Q(sha256="") & ~Q(file="")),
+                name="packet_ready_has_file",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} revision {self.revision} ({self.get_kind_display().lower()})"
+
+    @property
+    def pending(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RENDERING)

@@ -1,10 +1,12 @@
+import hashlib
 from dataclasses import dataclass
 
+from django.core.files.storage import default_storage
 from django.db import transaction
 
 from planning.models import DeploymentPlan
 from signoffs import snapshot
-from signoffs.models import Signoff, SignoffRequirement
+from signoffs.models import ReadinessPacket, Signoff, SignoffRequirement
 
 
 @dataclass
@@ -66,8 +68,10 @@ class SignoffState:
         return [role for role in self.required if role.state != "approved"]
 
 
-def signoff_state(plan: DeploymentPlan) -> SignoffState:
-    """Each role with its latest decision and whether that decision is still current."""
+def signoff_state(plan: DeploymentPlan, sections: dict | None = None) -> SignoffState:
+    """Each role with its latest decision and whether that decision is still current.
+
+    `sections` is the plan's snapshot when the caller has just taken it."""
     requirements = list(plan.roles.select_related("assignee").order_by("position"))
     latest = {
         signoff.requirement_id: signoff
@@ -75,7 +79,7 @@ def signoff_state(plan: DeploymentPlan) -> SignoffState:
             "requirement_id"
         )
     }
-    sections = snapshot.sections(plan)
+    sections = sections if sections is not None else snapshot.sections(plan)
     digests = {name: snapshot.digest(data) for name, data in sections.items()}
     roles = []
     for requirement in requirements:
@@ -102,3 +106,45 @@ def heal_status(plan: DeploymentPlan, state: SignoffState) -> None:
 
 def signoff_history(plan: DeploymentPlan, limit: int = 50):
     return plan.signoffs.select_related("requirement").order_by("-signed_at", "-id")[:limit]
+
+
+@dataclass
+class Verification:
+    """What the verify page says about a file or a SHA-256."""
+
+    sha256: str
+    packet: ReadinessPacket | None
+    signature: object = None  # pdfsign.SignatureCheck, when there is a file to check
+    superseded: bool = False
+    member: bool = False
+
+    @property
+    def of_record(self) -> bool:
+        return self.packet is not None
+
+
+def packet_verify(*, data: bytes | None, sha256: str, user) -> Verification:
+    """Find the packet of record a file (or its SHA-256) is, and check its signature."""
+    from signoffs import packets, pdfsign
+    from signoffs.services import revision_digest
+
+    if data is not None:
+        sha256 = hashlib.sha256(data).hexdigest()
+    packet = (
+        ReadinessPacket.objects.select_related("plan", "requested_by")
+        .filter(sha256=sha256, status=ReadinessPacket.Status.READY)
+        .first()
+    )
+    if packet is not None and data is None:
+        with default_storage.open(packet.file.name, "rb") as handle:
+            data = handle.read()
+    verification = Verification(
+        sha256=sha256,
+        packet=packet,
+        signature=pdfsign.check(data) if data is not None else None,
+    )
+    if packet is not None:
+        current = revision_digest(packets.packet_snapshot(packet.plan))
+        verification.superseded = packet.content_digest != current
+        verification.member = packet.plan.memberships.filter(user=user).exists()
+    return verification

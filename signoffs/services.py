@@ -1,20 +1,27 @@
 """Writes of approval roles and signatures. Callers have checked the acting user's access."""
 
+import hashlib
+import time
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import F, Max
 from django.urls import reverse
 from django.utils import timezone
 
 from planning.models import DeploymentPlan
 from planning.services import plan_lock_writable
-from signoffs import snapshot
-from signoffs.models import Signoff, SignoffRequirement
+from signoffs import packets, pdfsign, snapshot
+from signoffs.models import ReadinessPacket, Signoff, SignoffRequirement
 from signoffs.selectors import signoff_state
 from signoffs.status import status_sync
+from signoffs.tasks import packet_render as packet_render_task
 from signoffs.tasks import role_assigned_notify
-from truststream.audit import seal_take
+from truststream.audit import describe_events, plan_events_feed, seal_take
 
 
 def roles_create(*, plan: DeploymentPlan, **kwargs) -> None:
@@ -174,3 +181,159 @@ def after_plan_change(*, plan_id: int) -> None:
                 from_email=None,
                 recipient_list=[signoff.signer.email],
             )
+
+
+def revision_digest(data: dict) -> str:
+    """The digest that names a revision of the plan: its snapshot without the plan's status,
+    so that moving a signed-off plan to "deployed" does not supersede its final packet."""
+    plan = {k: v for k, v in data["plan"].items() if k not in ("status", "status_label")}
+    return packets.snapshot_digest({**data, "plan": plan})
+
+
+def packet_may_be_final(plan: DeploymentPlan, data: dict) -> bool:
+    """A final packet needs a plan signed off on its content as it is now (digests compared)."""
+    return data["signoffs"]["signed_off"] and plan.status in (
+        DeploymentPlan.Status.SIGNED_OFF,
+        DeploymentPlan.Status.DEPLOYED,
+    )
+
+
+@transaction.atomic
+def packet_request(*, plan: DeploymentPlan, requested_by, kind: str) -> ReadinessPacket:
+    """Ask for a packet of the plan as it is now; the worker renders it after commit.
+
+    The caller has checked that the user may change the plan. The same revision and kind is
+    rendered once: asking again returns the packet already made (or re-queues a failed one).
+    """
+    if kind not in ReadinessPacket.Kind.values:
+        raise ValidationError({"kind": "Choose a final or a draft packet."})
+    # The plan's lock keeps two requests from numbering the same revision twice.
+    plan = plan_lock_writable(plan, content=False)
+    data = packets.packet_snapshot(plan)
+    if kind == ReadinessPacket.Kind.FINAL and not packet_may_be_final(plan, data):
+        raise ValidationError(
+            {
+                "kind": "A final packet needs a signed-off plan: every required role approved "
+                "on the plan as it is now. Ask for a draft instead."
+            }
+        )
+    digest = revision_digest(data)
+    existing = ReadinessPacket.objects.filter(plan=plan, content_digest=digest, kind=kind).first()
+    if existing is not None:
+        if existing.status == ReadinessPacket.Status.FAILED:
+            ReadinessPacket.objects.filter(pk=existing.pk).update(
+                status=ReadinessPacket.Status.QUEUED, failure=""
+            )
+            transaction.on_commit(lambda: packet_render_task.delay(existing.pk))
+            existing.refresh_from_db()
+        return existing
+    same_content = ReadinessPacket.objects.filter(plan=plan, content_digest=digest).first()
+    if same_content is not None:
+        revision = same_content.revision
+    else:
+        latest = ReadinessPacket.objects.filter(plan=plan).aggregate(n=Max("revision"))["n"]
+        revision = (latest or 0) + 1
+    # The seal covers every event up to this request: the trail the packet prints is sealed.
+    seal = seal_take(plan_id=plan.pk, reason=f"Packet requested: revision {revision}, {kind}")
+    packet = ReadinessPacket.objects.create(
+        plan=plan,
+        revision=revision,
+        kind=kind,
+        content_digest=digest,
+        snapshot=data,
+        requested_by=requested_by,
+        requested_at=timezone.now(),
+        seal_number=seal.number,
+        seal_digest=seal.digest,
+    )
+    transaction.on_commit(lambda: packet_render_task.delay(packet.pk))
+    return packet
+
+
+class PacketFailure(Exception):
+    """A packet that cannot be rendered, with the reason its requester is shown."""
+
+
+def packet_fail(packet_id: int, reason: str) -> None:
+    ReadinessPacket.objects.filter(
+        pk=packet_id,
+        status__in=[ReadinessPacket.Status.QUEUED, ReadinessPacket.Status.RENDERING],
+    ).update(status=ReadinessPacket.Status.FAILED, failure=reason[:500])
+
+
+def packet_render(*, packet_id: int) -> None:
+    """Render, sign and store a queued packet. Run by the worker, never in a request.
+
+    Safe to run again for the same packet (a worker died, the message came back): a ready
+    packet is left alone, and of two renders racing, the first to finish is kept.
+    """
+    claimed = ReadinessPacket.objects.filter(
+        pk=packet_id,
+        status__in=[ReadinessPacket.Status.QUEUED, ReadinessPacket.Status.RENDERING],
+    ).update(status=ReadinessPacket.Status.RENDERING, attempts=F("attempts") + 1)
+    if not claimed:
+        return
+    packet = ReadinessPacket.objects.select_related("plan").get(pk=packet_id)
+    started = time.monotonic()
+    try:
+        pdf = _packet_pdf(packet)
+    except PacketFailure as failure:
+        packet_fail(packet_id, str(failure))
+        return
+    elapsed = time.monotonic() - started
+    if elapsed > settings.PACKET_RENDER_SECONDS:
+        packet_fail(
+            packet_id,
+            f"Rendering took {elapsed:.0f} seconds, longer than the "
+            f"{settings.PACKET_RENDER_SECONDS} allowed.",
+        )
+        return
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    name = default_storage.save(
+        f"packets/plan-{packet.plan_id}/revision-{packet.revision}-{packet.kind}-{sha256[:16]}.pdf",
+        ContentFile(pdf),
+    )
+    with transaction.atomic():
+        finished = ReadinessPacket.objects.filter(
+            pk=packet_id, status=ReadinessPacket.Status.RENDERING
+        ).update(
+            status=ReadinessPacket.Status.READY,
+            file=name,
+            size=len(pdf),
+            sha256=sha256,
+            rendered_at=timezone.now(),
+            render_seconds=round(elapsed, 3),
+        )
+    if not finished:
+        # Another render of the same packet finished first; keep one file only.
+        default_storage.delete(name)
+
+
+def _packet_pdf(packet: ReadinessPacket) -> bytes:
+    size = packets.snapshot_size(packet.snapshot)
+    if size > settings.PACKET_MAX_SNAPSHOT_BYTES:
+        raise PacketFailure(
+            f"The plan is too large to render: its snapshot is {size / 1_000_000:.1f} MB, the "
+            f"limit is {settings.PACKET_MAX_SNAPSHOT_BYTES / 1_000_000:.1f} MB."
+        )
+    events = plan_events_feed(packet.plan_id).filter(pgh_created_at__lte=packet.requested_at)
+    latest = list(events[: settings.PACKET_AUDIT_EVENTS])
+    total = len(latest) if len(latest) < settings.PACKET_AUDIT_EVENTS else events.count()
+    html = packets.packet_html(
+        packet, audit_rows=describe_events(list(reversed(latest))), audit_total=total
+    )
+    pdf = packets.render_pdf(html, packet.snapshot)
+    if len(pdf) > settings.PACKET_MAX_BYTES:
+        raise PacketFailure(
+            f"The packet came out at {len(pdf) / 1_000_000:.1f} MB, more than the "
+            f"{settings.PACKET_MAX_BYTES / 1_000_000:.1f} MB allowed."
+        )
+    return pdfsign.sign(
+        pdf,
+        reason=f"Readiness packet of record: {packet.plan.title}, revision {packet.revision}, "
+        f"{packet.get_kind_display().lower()}",
+    )
+
+
+def packet_superseded(packet: ReadinessPacket, current_digest: str) -> bool:
+    return packet.content_digest != current_digest

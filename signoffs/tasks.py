@@ -1,6 +1,8 @@
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import InterfaceError, OperationalError
 from django.urls import reverse
 
 from signoffs.models import SignoffRequirement
@@ -36,3 +38,38 @@ def plan_changed(plan_id: int) -> None:
     from signoffs import services  # services queue this module's tasks: import late
 
     services.after_plan_change(plan_id=plan_id)
+
+
+# Transient trouble (the database or the storage briefly away) is retried; a worker that dies
+# mid-render leaves the message unacknowledged (acks_late), so another worker renders it.
+TRANSIENT = (OperationalError, InterfaceError, OSError)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=5,
+    soft_time_limit=settings.PACKET_RENDER_SECONDS,
+    time_limit=settings.PACKET_RENDER_SECONDS + 30,
+)
+def packet_render(self, packet_id: int) -> None:
+    """Render, sign and store a readiness packet."""
+    from signoffs import services
+
+    try:
+        services.packet_render(packet_id=packet_id)
+    except SoftTimeLimitExceeded:
+        services.packet_fail(
+            packet_id,
+            f"Rendering took longer than the {settings.PACKET_RENDER_SECONDS} seconds allowed.",
+        )
+    except TRANSIENT as error:
+        if self.request.retries >= self.max_retries:
+            services.packet_fail(packet_id, f"Rendering kept failing: {error}")
+            raise
+        raise self.retry(exc=error, countdown=2 ** (self.request.retries + 1)) from error
+    except Exception:
+        # Logged by Celery with its traceback; the requester sees that it failed, not how.
+        services.packet_fail(packet_id, "Rendering failed on an unexpected error; it is logged.")
+        raise

@@ -12,3 +12,8 @@ urlpatterns = [
     path(plan + "signoffs/<slug:role>/required/", views.role_required, name="role_required"),
     path(plan + "signoffs/<slug:role>/sign/", views.sign, name="sign"),
 ]
+urlpatterns += [
+    path(plan + "packets/", views.packet_list, name="packet_list"),
+    path(plan + "packets/request/", views.packet_request, name="packet_request"),
+    path(plan + "packets/<int:packet_id>/download/", views.packet_download, name="packet_download"),
+]

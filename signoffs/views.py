@@ -7,16 +7,20 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.text import slugify
+from django.views.decorators.http import require_http_methods
 
 from checklists.models import ChecklistItem
-from planning.access import MANAGE, plan_view
-from signoffs import selectors, services, snapshot, status
-from signoffs.forms import SignForm
-from signoffs.models import SignoffRequirement
+from planning.access import CHANGE, MANAGE, plan_view
+from signoffs import packets, selectors, services, snapshot, status
+from signoffs.forms import PacketRequestForm, SignForm, VerifyForm
+from signoffs.models import ReadinessPacket, SignoffRequirement
 from truststream.forms import apply_validation_error
 
 
@@ -183,3 +187,81 @@ def plan_status(request: HttpRequest, plan) -> HttpResponse:
     else:
         messages.success(request, f"The plan is now {plan.get_status_display().lower()}.")
     return redirect("planning:plan_detail", plan.pk)
+
+
+def _packets_context(plan) -> dict:
+    """The plan's packets, newest first, each marked superseded when the plan moved on."""
+    data = packets.packet_snapshot(plan)
+    current = services.revision_digest(data)
+    rows = list(plan.packets.select_related("requested_by").order_by("-revision", "kind", "-id"))
+    for packet in rows:
+        packet.superseded = services.packet_superseded(packet, current)
+    return {
+        "plan": plan,
+        "packets": rows,
+        "pending": any(packet.pending for packet in rows),
+        "may_be_final": services.packet_may_be_final(plan, data),
+    }
+
+
+@plan_view()
+def packet_list(request: HttpRequest, plan) -> HttpResponse:
+    """The plan's packets; htmx polls the list while one is being rendered."""
+    context = _packets_context(plan)
+    if request.htmx:
+        return render(request, "signoffs/_packet_list.html", context)
+    initial = "final" if context["may_be_final"] else "draft"
+    form = PacketRequestForm(initial={"kind": initial})
+    return render(request, "signoffs/packets.html", {**context, "form": form, "tab": "packets"})
+
+
+@plan_view(CHANGE, methods=("POST",))
+def packet_request(request: HttpRequest, plan) -> HttpResponse:
+    form = PacketRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            packet = services.packet_request(
+                plan=plan, requested_by=request.user, kind=form.cleaned_data["kind"]
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"Packet revision {packet.revision} ({packet.get_kind_display().lower()}): "
+                f"{packet.get_status_display().lower()}.",
+            )
+            return redirect("signoffs:packet_list", plan.pk)
+    context = _packets_context(plan)
+    return render(
+        request, "signoffs/packets.html", {**context, "form": form, "tab": "packets"}, status=400
+    )
+
+
+@plan_view()
+def packet_download(request: HttpRequest, plan, packet_id: int) -> FileResponse:
+    packet = plan.packets.filter(pk=packet_id, status=ReadinessPacket.Status.READY).first()
+    if packet is None:
+        raise Http404
+    name = f"{slugify(plan.title)[:60] or 'plan'}-revision-{packet.revision}-{packet.kind}.pdf"
+    return FileResponse(
+        default_storage.open(packet.file.name, "rb"),
+        as_attachment=True,
+        filename=name,
+        content_type="application/pdf",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def packet_verify(request: HttpRequest) -> HttpResponse:
+    """Is this file (or this SHA-256) a packet of record? Anyone logged in may ask: whoever
+    holds the file already holds what it says."""
+    form = VerifyForm(request.POST, request.FILES) if request.method == "POST" else VerifyForm()
+    result = None
+    if request.method == "POST" and form.is_valid():
+        result = selectors.packet_verify(
+            data=form.cleaned_data["file"], sha256=form.cleaned_data["sha256"], user=request.user
+        )
+    status = 400 if request.method == "POST" and not form.is_valid() else 200
+    return render(request, "signoffs/verify.html", {"form": form, "result": result}, status=status)

@@ -5,6 +5,8 @@ own cache key prefix and Celery queue, so they never meet a running instance's d
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 TEST_ENVIRONMENT = {
     "SECRET_KEY": "tests-only-secret-key-not-used-anywhere-else",
@@ -35,3 +37,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Packets and evidence written by tests, and the packet signing key, stay out of ./var/.
+# A worker process that a test starts is given the same folders.
+_scratch = Path(tempfile.gettempdir()) / "truststream-tests"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or _scratch / RUN_ID / "media")
+PACKET_SIGNING_DIR = Path(os.environ.get("PACKET_SIGNING_DIR") or _scratch / "signing")

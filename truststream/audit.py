@@ -11,10 +11,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Max
+from django.db.models.fields.files import FieldFile
 from pghistory.core import event_models
 
 from truststream.models import AuditSeal
@@ -37,9 +40,14 @@ def plan_events(model, plan_id: int):
     return model.objects.filter(plan_id=plan_id)
 
 
+def _plain(value):
+    # A file field's value is the stored name (what the event row holds).
+    return value.name if isinstance(value, FieldFile) else value
+
+
 def event_digest(model, event) -> str:
     data = {
-        field.attname: getattr(event, field.attname)
+        field.attname: _plain(getattr(event, field.attname))
         for field in model._meta.concrete_fields
         if field.attname != "pgh_id"
     }
@@ -149,6 +157,37 @@ def plan_events_feed(plan_id: int):
         .filter(Q(pgh_data__plan_id=plan_id) | Q(pgh_model=plan_label, pgh_obj_id=str(plan_id)))
         .order_by("-pgh_created_at", "-pgh_id")
     )
+
+
+EVENT_VERBS = {"insert": "created", "update": "changed", "delete": "deleted"}
+
+
+def describe_events(events) -> list[dict]:
+    """Each event as people read it: when, who, what, and the values before and after."""
+    user_ids = {e.pgh_context.get("user") for e in events if e.pgh_context}
+    users = get_user_model().objects.in_bulk([uid for uid in user_ids if uid])
+    rows = []
+    for event in events:
+        context = event.pgh_context or {}
+        who = users.get(context.get("user"))
+        model = apps.get_model(event.pgh_obj_model)
+        if event.pgh_label == "update" and event.pgh_diff:
+            changes = [(k, before, after) for k, (before, after) in sorted(event.pgh_diff.items())]
+        else:
+            changes = [(k, None, v) for k, v in sorted(event.pgh_data.items()) if k != "id"]
+        rows.append(
+            {
+                "at": event.pgh_created_at,
+                "who": (who.get_full_name() or who.email) if who else None,
+                "via": context.get("task") or context.get("command") or context.get("url") or "",
+                "what": f"{model._meta.verbose_name} #{event.pgh_obj_id} "
+                f"{EVENT_VERBS.get(event.pgh_label, event.pgh_label)}",
+                "changes": changes,
+                "request_id": context.get("request_id", ""),
+                "ip": context.get("ip", ""),
+            }
+        )
+    return rows
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -18,14 +18,16 @@ def audited() -> tuple:
     return (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 
 
-def tracked():
+def tracked(exclude: list[str] | None = None):
     """`@tracked()` on a model: every change recorded, the record append-only.
 
     UPDATE and DELETE on the event table are refused by pghistory's append-only triggers
-    (PGHISTORY_APPEND_ONLY); TRUNCATE, a statement-level operation, by this one.
+    (PGHISTORY_APPEND_ONLY); TRUNCATE, a statement-level operation, by this one. `exclude`
+    leaves out fields too large to copy at every change that are never changed themselves.
     """
     return pghistory.track(
         *audited(),
+        exclude=exclude,
         meta={"triggers": [refuse_truncate("protect_truncate")]},
     )
 

@@ -164,7 +164,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A message a worker took but never acknowledged (the worker died) goes back to the queue after
+# this many seconds. It must exceed the longest task (PACKET_RENDER_SECONDS) or a slow render
+# would be started twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900)}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -270,6 +273,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # WeasyPrint reports each step of every render at INFO.
+    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
 }
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # Form templates in templates/django/forms/ override Django's (labels without a colon).
@@ -278,3 +283,19 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)
 # The model whose audit trail is sealed and verified as a whole (see truststream.audit).
 AUDIT_PLAN_MODEL = "planning.DeploymentPlan"
+
+# Readiness packets (signoffs.packets). A render that takes longer, a plan whose snapshot is
+# larger, or a PDF that comes out larger than these fails with the reason.
+PACKET_RENDER_SECONDS = env_int("PACKET_RENDER_SECONDS", 300)
+PACKET_MAX_SNAPSHOT_BYTES = env_int("PACKET_MAX_SNAPSHOT_BYTES", 8 * 1024 * 1024)
+PACKET_MAX_BYTES = env_int("PACKET_MAX_BYTES", 50 * 1024 * 1024)
+# The audit appendix lists at most this many of the plan's latest events; the seal covers all.
+PACKET_AUDIT_EVENTS = env_int("PACKET_AUDIT_EVENTS", 2000)
+# The verify page reads uploads up to this size.
+PACKET_VERIFY_MAX_BYTES = env_int("PACKET_VERIFY_MAX_BYTES", 60 * 1024 * 1024)
+# The key and certificate (PEM files) packets are signed with. When both are unset, a key and a
+# self-signed certificate are made on first use under PACKET_SIGNING_DIR.
+PACKET_SIGNING_KEY = env_str("PACKET_SIGNING_KEY")
+PACKET_SIGNING_CERT = env_str("PACKET_SIGNING_CERT")
+PACKET_SIGNING_DIR = Path(env_str("PACKET_SIGNING_DIR", str(BASE_DIR / "var" / "signing")))
+PACKET_SIGNER_NAME = env_str("PACKET_SIGNER_NAME", "TrustStram Readiness")

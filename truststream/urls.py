@@ -13,5 +13,6 @@ urlpatterns = [
     path("plans/", include("planning.urls")),
     path("plans/", include("checklists.urls")),
     path("plans/", include("signoffs.urls")),
+    path("packets/", include("signoffs.packet_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,7 +1,6 @@
 import csv
 
 from django import forms
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -48,33 +47,6 @@ def _events(plan, form):
     return events
 
 
-def _describe(events) -> list[dict]:
-    """Each event as people read it: when, who, what, and the values before and after."""
-    user_ids = {e.pgh_context.get("user") for e in events if e.pgh_context}
-    users = get_user_model().objects.in_bulk([uid for uid in user_ids if uid])
-    rows = []
-    for event in events:
-        context = event.pgh_context or {}
-        who = users.get(context.get("user"))
-        model = apps.get_model(event.pgh_obj_model)
-        if event.pgh_label == "update" and event.pgh_diff:
-            changes = [(k, before, after) for k, (before, after) in sorted(event.pgh_diff.items())]
-        else:
-            changes = [(k, None, v) for k, v in sorted(event.pgh_data.items()) if k != "id"]
-        rows.append(
-            {
-                "at": event.pgh_created_at,
-                "who": (who.get_full_name() or who.email) if who else None,
-                "via": context.get("task") or context.get("command") or context.get("url") or "",
-                "what": f"{model._meta.verbose_name} #{event.pgh_obj_id} {event.pgh_label}d",
-                "changes": changes,
-                "request_id": context.get("request_id", ""),
-                "ip": context.get("ip", ""),
-            }
-        )
-    return rows
-
-
 @plan_view()
 def audit_trail(request: HttpRequest, plan) -> HttpResponse:
     form = AuditFilterForm(request.GET or None, plan=plan)
@@ -88,7 +60,7 @@ def audit_trail(request: HttpRequest, plan) -> HttpResponse:
             "plan": plan,
             "form": form,
             "page": page,
-            "rows": _describe(page.object_list),
+            "rows": audit.describe_events(page.object_list),
             "query": query.urlencode(),
             "seals": audit.AuditSeal.objects.filter(plan_id=plan.pk).order_by("-number")[:10],
             "tab": "audit",
@@ -116,7 +88,7 @@ def audit_csv(request: HttpRequest, plan) -> StreamingHttpResponse:
             events = list(_events(plan, form)[chunk_start : chunk_start + 500])
             if not events:
                 return
-            for row in _describe(events):
+            for row in audit.describe_events(events):
                 for field, before, after in row["changes"] or [("", "", "")]:
                     yield writer.writerow(
                         [

@@ -1,5 +1,8 @@
+import datetime
+
 from django import template
 
+from planning.models import WorkItem
 from signoffs import selectors, status
 
 register = template.Library()
@@ -52,3 +55,26 @@ def missing_signoffs(plans) -> dict[int, list[str]]:
         elif signoff.stale_notified_at is not None:
             missing[requirement.plan_id].append(f"{requirement.title} (stale)")
     return missing
+
+
+@register.filter
+def utc_time(value) -> str:
+    """A time from a snapshot (ISO text) or a datetime, as `2026-11-28 14:05 UTC`."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@register.filter
+def get_item(mapping: dict, key):
+    return mapping.get(key) if isinstance(mapping, dict) else None
+
+
+@register.filter
+def task_status(value: str) -> str:
+    return WorkItem.Status(value).label if value in WorkItem.Status.values else value

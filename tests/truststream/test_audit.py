@@ -158,6 +158,18 @@ def test_a_plans_events_include_its_evidence(signed, editor):
     } <= labels
 
 
+def test_a_trail_holding_an_evidence_file_is_sealed_and_verified(plan, editor, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    item = ChecklistItem.objects.filter(plan=plan).first()
+    pdf = SimpleUploadedFile("scan.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")
+    checklist_services.file_add(item=item, actor=editor, upload=pdf)
+    seal = audit.seal_take(plan_id=plan.pk, reason="test")
+    assert seal.event_count > 0
+    assert audit.verify(plan.pk) == (1, None)
+
+
 # The audit page
 
 

@@ -1,0 +1,197 @@
+"""Measure readiness packets: the request (what the web does before answering), and the
+render in the worker for a plan of the guide's size and for one ten times larger, beside
+WeasyPrint's own time for the same HTML, with the peak memory of the render.
+
+    make bench
+    python -m truststream.embedded exec -- .venv/bin/python bench/packets_bench.py
+
+Everything happens in a throwaway database created and dropped here.
+"""
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+import django
+
+django.setup()
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import setup_test_environment
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+
+
+def peak_reset() -> None:
+    """Start a new peak of resident memory for this process (Linux: VmHWM)."""
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")
+
+
+def peak_mb() -> float:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def make_plan(scale: int):
+    from checklists import services
+    from checklists.models import ChecklistItem
+    from planning.models import WorkItem
+    from tests.factories import UserFactory, make_plan
+
+    owner = UserFactory(username=f"bench-owner-{scale}")
+    plan = make_plan(owner, title=f"Packet bench ×{scale}")
+    tasks = list(WorkItem.objects.filter(plan=plan))
+    items = list(ChecklistItem.objects.filter(plan=plan))
+    states = ["passed", "open", "failed", "passed", "not_applicable"]
+    WorkItem.objects.bulk_create(
+        WorkItem(
+            plan=plan,
+            phase_id=task.phase_id,
+            group=task.group,
+            title=f"{task.title} ({n})",
+            position=100 * n + task.position,
+            due_on=task.due_on,
+            status=task.status,
+        )
+        for n in range(1, scale)
+        for task in tasks
+    )
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(
+            plan=plan,
+            checklist_id=item.checklist_id,
+            text=f"{item.text} ({n})",
+            position=100 * n + item.position,
+            state=states[n % len(states)],
+            na_reason="bench" if states[n % len(states)] == "not_applicable" else "",
+            note=f"Checked in round {n}; see the runbook, section {n}.",
+        )
+        for n in range(1, scale)
+        for item in items
+    )
+    for key in ("infrastructure", "security", "application", "monitoring", "documentation"):
+        services.score_set(plan=plan, actor=owner, category=key, score=8, rationale="bench")
+    return owner, plan, len(tasks) * scale, len(items) * scale
+
+
+def bench_request(owner, plan) -> float:
+    """Median time of the request view (snapshot, seal, enqueue on commit), each round a new
+    revision so that nothing is answered from an earlier packet."""
+    from checklists import services
+    from checklists.models import ChecklistItem
+
+    client = Client()
+    client.force_login(owner)
+    url = f"/plans/{plan.pk}/packets/request/"
+    samples = []
+    for round_ in range(ROUNDS * 3):
+        item = ChecklistItem.objects.filter(plan=plan).order_by("id").first()
+        services.item_set_state(
+            item=item,
+            actor=owner,
+            state="passed" if round_ % 2 else "failed",
+            version=item.version,
+        )
+        started = time.perf_counter()
+        response = client.post(url, {"kind": "draft"})
+        samples.append(time.perf_counter() - started)
+        assert response.status_code == 302, response.status_code
+    return statistics.median(samples)
+
+
+def bench_render(owner, plan) -> dict:
+    from django.conf import settings
+    from weasyprint import HTML
+
+    from signoffs import packets, pdfsign, services
+    from signoffs.models import ReadinessPacket
+    from truststream.audit import describe_events, plan_events_feed
+
+    stages: dict[str, list[float]] = {
+        "whole": [],
+        "html": [],
+        "weasyprint_plain": [],
+        "weasyprint_pdfa": [],
+        "sign": [],
+        "peak": [],
+        "pages": [],
+        "size": [],
+    }
+    for _ in range(ROUNDS):
+        packet = services.packet_request(plan=plan, requested_by=owner, kind="draft")
+        ReadinessPacket.objects.filter(pk=packet.pk).update(status="queued", file="", sha256="")
+        peak_reset()
+        started = time.perf_counter()
+        services.packet_render(packet_id=packet.pk)
+        stages["whole"].append(time.perf_counter() - started)
+        stages["peak"].append(peak_mb())
+        packet.refresh_from_db()
+        assert packet.status == "ready", packet.failure
+        stages["size"].append(packet.size)
+
+        started = time.perf_counter()
+        events = list(plan_events_feed(plan.pk)[: settings.PACKET_AUDIT_EVENTS])
+        html = packets.packet_html(
+            packet, audit_rows=describe_events(list(reversed(events))), audit_total=len(events)
+        )
+        stages["html"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        document = HTML(
+            string=html, base_url=settings.SITE_URL + "/", url_fetcher=packets.StaticFilesOnly()
+        ).render()
+        document.write_pdf()
+        stages["weasyprint_plain"].append(time.perf_counter() - started)
+        stages["pages"].append(len(document.pages))
+        started = time.perf_counter()
+        pdf = packets.render_pdf(html, packet.snapshot)
+        stages["weasyprint_pdfa"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        pdfsign.sign(pdf, reason="bench")
+        stages["sign"].append(time.perf_counter() - started)
+        # Each round a new revision, so that the next request renders again.
+        plan.title = plan.title + "."
+        plan.save(update_fields=["title"])
+    return {key: statistics.median(values) for key, values in stages.items()}
+
+
+def main() -> None:
+    setup_test_environment()
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    rows = []
+    try:
+        for scale in (1, 10):
+            owner, plan, tasks, items = make_plan(scale)
+            request = bench_request(owner, plan)
+            render = bench_render(owner, plan)
+            label = "the guide's size" if scale == 1 else "ten times larger"
+            rows.append(
+                f"| {label}: {tasks} tasks, {items} checklist items | {request * 1000:.0f} ms "
+                f"| {render['whole']:.2f} s | {render['weasyprint_plain']:.2f} s "
+                f"| {render['weasyprint_pdfa']:.2f} s | {render['html'] * 1000:.0f} ms "
+                f"| {render['sign'] * 1000:.0f} ms | {render['peak']:.0f} MB "
+                f"| {render['pages']:.0f} pages, {render['size'] / 1_000_000:.2f} MB |"
+            )
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+    print(f"{os.cpu_count()} cores, {ROUNDS} rounds, medians\n")
+    print(
+        "| plan | request (enqueue) | whole render in the worker | WeasyPrint alone, same HTML "
+        "| WeasyPrint as PDF/A-3b with the JSON | our HTML | signing | peak memory | output |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()

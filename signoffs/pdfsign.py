@@ -1,0 +1,179 @@
+"""The instance's signing key, and PAdES signatures on readiness packets (pyHanko).
+
+The key and certificate come from PACKET_SIGNING_KEY / PACKET_SIGNING_CERT (PEM files). When
+neither is set, a key and a self-signed certificate are made on first use under
+PACKET_SIGNING_DIR, so that the embedded default signs packets without any set-up; every
+process of one instance (web and workers) must then share that folder.
+"""
+
+import datetime
+import fcntl
+import io
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from django.conf import settings
+from pyhanko.keys import load_cert_from_pemder
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+
+FIELD_NAME = "TrustStramPacket"
+
+
+def _paths() -> tuple[Path, Path]:
+    if settings.PACKET_SIGNING_KEY or settings.PACKET_SIGNING_CERT:
+        return Path(settings.PACKET_SIGNING_KEY), Path(settings.PACKET_SIGNING_CERT)
+    folder = settings.PACKET_SIGNING_DIR
+    return folder / "packet-key.pem", folder / "packet-cert.pem"
+
+
+def _generate(key_path: Path, cert_path: Path) -> None:
+    """A 3072-bit RSA key and a ten-year self-signed certificate for signing documents."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{settings.PACKET_SIGNER_NAME} packets"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, settings.PACKET_SIGNER_NAME),
+        ]
+    )
+    now = datetime.datetime.now(datetime.UTC)
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=True,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    # The key is readable by its owner only; both files appear whole or not at all.
+    for path, data, mode in ((key_path, key_pem, 0o600), (cert_path, None, 0o644)):
+        data = data or certificate.public_bytes(serialization.Encoding.PEM)
+        partial = path.with_suffix(".partial")
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        partial.replace(path)
+
+
+def ensure_key() -> tuple[Path, Path]:
+    """The key and certificate files, made first if this instance generates its own."""
+    key_path, cert_path = _paths()
+    if settings.PACKET_SIGNING_KEY or settings.PACKET_SIGNING_CERT:
+        return key_path, cert_path
+    if key_path.exists() and cert_path.exists():
+        return key_path, cert_path
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    # Two workers starting together make one key: the second waits, then finds it made.
+    with open(key_path.parent / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (key_path.exists() and cert_path.exists()):
+            _generate(key_path, cert_path)
+    return key_path, cert_path
+
+
+@cache
+def _signer(key_path: Path, cert_path: Path) -> signers.SimpleSigner:
+    signer = signers.SimpleSigner.load(str(key_path), str(cert_path))
+    if signer is None:
+        raise RuntimeError(f"Cannot load the packet signing key {key_path}")
+    return signer
+
+
+def certificate():
+    _, cert_path = ensure_key()
+    return load_cert_from_pemder(str(cert_path))
+
+
+def sign(pdf: bytes, *, reason: str) -> bytes:
+    """The PDF with a PAdES B-B signature over the whole file, as an incremental update."""
+    signer = _signer(*ensure_key())
+    metadata = signers.PdfSignatureMetadata(
+        field_name=FIELD_NAME,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        md_algorithm="sha256",
+        reason=reason,
+        location=settings.SITE_URL,
+    )
+    output = io.BytesIO()
+    signers.sign_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(pdf)), metadata, signer=signer, output=output
+    )
+    return output.getvalue()
+
+
+@dataclass
+class SignatureCheck:
+    present: bool
+    intact: bool = False
+    ours: bool = False
+    covers_whole_file: bool = False
+    signed_at: datetime.datetime | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.present and self.intact and self.ours and self.covers_whole_file
+
+    @property
+    def summary(self) -> str:
+        if not self.present:
+            return "The file carries no packet signature."
+        if not self.intact:
+            return "The signature is broken: the file was changed after it was signed."
+        if not self.ours:
+            return "The file is signed, but not with this instance's key."
+        if not self.covers_whole_file:
+            return "The signature is intact, but content was added to the file after signing."
+        return "The signature is intact and was made with this instance's key."
+
+
+def check(pdf: bytes) -> SignatureCheck:
+    """Whether `pdf` carries this instance's signature, intact and over the whole file."""
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        signatures = [s for s in reader.embedded_signatures if s.field_name == FIELD_NAME]
+    except (PdfError, ValueError, KeyError, TypeError, IndexError):
+        return SignatureCheck(present=False)
+    if not signatures:
+        return SignatureCheck(present=False)
+    ours = certificate()
+    context = ValidationContext(trust_roots=[ours])
+    try:
+        status = validate_pdf_signature(signatures[0], context)
+    except (PdfError, ValueError, KeyError, TypeError, IndexError):
+        return SignatureCheck(present=True)
+    return SignatureCheck(
+        present=True,
+        intact=bool(status.intact and status.valid),
+        ours=status.signing_cert.dump() == ours.dump(),
+        covers_whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+        signed_at=status.signer_reported_dt,
+    )
