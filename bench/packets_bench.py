@@ -116,7 +116,7 @@ def bench_render(owner, plan) -> dict:
 
     from signoffs import packets, pdfsign, services
     from signoffs.models import ReadinessPacket
-    from truststream.audit import describe_events, plan_events_feed
+    from truststream.audit import describe_events
 
     stages: dict[str, list[float]] = {
         "whole": [],
@@ -141,7 +141,7 @@ def bench_render(owner, plan) -> dict:
         stages["size"].append(packet.size)
 
         started = time.perf_counter()
-        events = list(plan_events_feed(plan.pk)[: settings.PACKET_AUDIT_EVENTS])
+        events = list(services.packet_audit_events(packet)[: settings.PACKET_AUDIT_EVENTS])
         html = packets.packet_html(
             packet, audit_rows=describe_events(list(reversed(events))), audit_total=len(events)
         )

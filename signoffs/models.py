@@ -122,6 +122,8 @@ class ReadinessPacket(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     requested_at = models.DateTimeField()
+    # When it was last handed to the worker; a packet pending long after is queued again.
+    queued_at = models.DateTimeField()
     # The audit seal taken when the packet was asked for; its digest is printed in the packet.
     seal_number = models.PositiveIntegerField()
     seal_digest = models.CharField(max_length=64)

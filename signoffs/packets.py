@@ -15,9 +15,10 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.core.exceptions import ImproperlyConfigured
 from django.template.loader import render_to_string
 from django.urls import reverse
-from weasyprint import HTML, Attachment
+from weasyprint import CSS, HTML, Attachment
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from checklists import readiness as matrix
@@ -33,6 +34,7 @@ from signoffs.selectors import signoff_state
 FORMAT = "truststram-readiness-packet/1"
 ATTACHMENT_NAME = "plan-snapshot.json"
 WATERMARK = "DRAFT — not signed off"
+STYLESHEET = "css/packet.css"
 
 
 def _iso(moment) -> str | None:
@@ -207,11 +209,14 @@ def _date(text: str) -> datetime.date:
     return datetime.date.fromisoformat(text)
 
 
+def _phase_names(sections: dict) -> list[str]:
+    """`phases.1`, `phases.2`, … in the order of their numbers."""
+    return sorted((n for n in sections if n.startswith("phases.")), key=lambda n: int(n[7:]))
+
+
 def timeline_picture(data: dict, today: datetime.date):
     columns, items = [], []
-    for name in sorted(
-        (n for n in data["sections"] if n.startswith("phases.")), key=lambda n: int(n[7:])
-    ):
+    for name in _phase_names(data["sections"]):
         phase = data["sections"][name]
         column = PhaseColumn(
             SimpleNamespace(
@@ -287,10 +292,7 @@ def packet_html(packet, *, audit_rows: list[dict], audit_total: int) -> str:
     data = packet.snapshot
     today = packet.requested_at.date()
     sections = data["sections"]
-    phases = [
-        sections[name]
-        for name in sorted((n for n in sections if n.startswith("phases.")), key=lambda n: n[7:])
-    ]
+    phases = [sections[name] for name in _phase_names(sections)]
     return render_to_string(
         "signoffs/packet/packet.html",
         {
@@ -310,7 +312,6 @@ def packet_html(packet, *, audit_rows: list[dict], audit_total: int) -> str:
             "audit_rows": audit_rows,
             "audit_total": audit_total,
             "verify_url": settings.SITE_URL + reverse("packets:verify"),
-            "stylesheet": "/" + settings.STATIC_URL.strip("/") + "/css/packet.css",
             "requested_by": _name(packet.requested_by) or "a former member",
             "attachment_name": ATTACHMENT_NAME,
             "document_categories": PlanningDocument.Category.labels,
@@ -327,6 +328,15 @@ def render_pdf(html: str, data: dict, *, fetcher: URLFetcher | None = None) -> b
         description="The plan's canonical snapshot this packet was rendered from",
         relationship="Source",
     )
+    # The stylesheet is read from the project's files, not fetched: without it the watermark
+    # and the running headers would silently go missing.
+    stylesheet = finders.find(STYLESHEET)
+    if not stylesheet:
+        raise ImproperlyConfigured(f"The packet stylesheet {STYLESHEET} is missing")
     return HTML(
         string=html, base_url=settings.SITE_URL + "/", url_fetcher=fetcher or StaticFilesOnly()
-    ).write_pdf(pdf_variant="pdf/a-3b", attachments=[attachment])
+    ).write_pdf(
+        stylesheets=[CSS(filename=stylesheet)],
+        pdf_variant="pdf/a-3b",
+        attachments=[attachment],
+    )

@@ -9,7 +9,9 @@ process of one instance (web and workers) must then share that folder.
 import datetime
 import fcntl
 import io
+import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -19,9 +21,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.validation import validate_pdf_signature
@@ -29,10 +31,15 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 FIELD_NAME = "TrustStramPacket"
+logger = logging.getLogger(__name__)
 
 
 def _paths() -> tuple[Path, Path]:
     if settings.PACKET_SIGNING_KEY or settings.PACKET_SIGNING_CERT:
+        if not (settings.PACKET_SIGNING_KEY and settings.PACKET_SIGNING_CERT):
+            raise ImproperlyConfigured(
+                "Set both PACKET_SIGNING_KEY and PACKET_SIGNING_CERT, or neither."
+            )
         return Path(settings.PACKET_SIGNING_KEY), Path(settings.PACKET_SIGNING_CERT)
     folder = settings.PACKET_SIGNING_DIR
     return folder / "packet-key.pem", folder / "packet-cert.pem"
@@ -84,6 +91,13 @@ def _generate(key_path: Path, cert_path: Path) -> None:
         partial.replace(path)
 
 
+def _in_own_thread(function, *args, **kwargs):
+    """pyHanko's synchronous calls start an asyncio event loop of their own, which fails in a
+    thread that already runs one (an ASGI server; Playwright in the tests): run them apart."""
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(function, *args, **kwargs).result()
+
+
 def ensure_key() -> tuple[Path, Path]:
     """The key and certificate files, made first if this instance generates its own."""
     key_path, cert_path = _paths()
@@ -109,7 +123,12 @@ def _signer(key_path: Path, cert_path: Path) -> signers.SimpleSigner:
 
 
 def certificate():
-    _, cert_path = ensure_key()
+    """This instance's certificate, or None when no packet has been signed yet. Only signing
+    makes a key: a web process that does not share the workers' key folder must not make a
+    key of its own and call every genuine packet foreign."""
+    _, cert_path = _paths()
+    if not cert_path.exists():
+        return None
     return load_cert_from_pemder(str(cert_path))
 
 
@@ -124,8 +143,12 @@ def sign(pdf: bytes, *, reason: str) -> bytes:
         location=settings.SITE_URL,
     )
     output = io.BytesIO()
-    signers.sign_pdf(
-        IncrementalPdfFileWriter(io.BytesIO(pdf)), metadata, signer=signer, output=output
+    _in_own_thread(
+        signers.sign_pdf,
+        IncrementalPdfFileWriter(io.BytesIO(pdf)),
+        metadata,
+        signer=signer,
+        output=output,
     )
     return output.getvalue()
 
@@ -133,6 +156,7 @@ def sign(pdf: bytes, *, reason: str) -> bytes:
 @dataclass
 class SignatureCheck:
     present: bool
+    checkable: bool = True
     intact: bool = False
     ours: bool = False
     covers_whole_file: bool = False
@@ -146,6 +170,8 @@ class SignatureCheck:
     def summary(self) -> str:
         if not self.present:
             return "The file carries no packet signature."
+        if not self.checkable:
+            return "The signature cannot be checked here: this server has no signing key yet."
         if not self.intact:
             return "The signature is broken: the file was changed after it was signed."
         if not self.ours:
@@ -157,18 +183,24 @@ class SignatureCheck:
 
 def check(pdf: bytes) -> SignatureCheck:
     """Whether `pdf` carries this instance's signature, intact and over the whole file."""
+    # Anything a crafted file makes the PDF reader or the validator raise means "not a valid
+    # signature of ours", never a failed request.
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         signatures = [s for s in reader.embedded_signatures if s.field_name == FIELD_NAME]
-    except (PdfError, ValueError, KeyError, TypeError, IndexError):
+    except Exception:
+        logger.info("An uploaded PDF could not be read for signatures", exc_info=True)
         return SignatureCheck(present=False)
     if not signatures:
         return SignatureCheck(present=False)
     ours = certificate()
+    if ours is None:
+        return SignatureCheck(present=True, checkable=False)
     context = ValidationContext(trust_roots=[ours])
     try:
-        status = validate_pdf_signature(signatures[0], context)
-    except (PdfError, ValueError, KeyError, TypeError, IndexError):
+        status = _in_own_thread(validate_pdf_signature, signatures[0], context)
+    except Exception:
+        logger.info("A packet signature could not be validated", exc_info=True)
         return SignatureCheck(present=True)
     return SignatureCheck(
         present=True,

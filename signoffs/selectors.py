@@ -144,7 +144,10 @@ def packet_verify(*, data: bytes | None, sha256: str, user) -> Verification:
         signature=pdfsign.check(data) if data is not None else None,
     )
     if packet is not None:
-        current = revision_digest(packets.packet_snapshot(packet.plan))
-        verification.superseded = packet.content_digest != current
+        # Whether the plan moved on is today's state of the plan, not something the file
+        # says: members only.
         verification.member = packet.plan.memberships.filter(user=user).exists()
+        if verification.member:
+            current = revision_digest(packets.packet_snapshot(packet.plan))
+            verification.superseded = packet.content_digest != current
     return verification

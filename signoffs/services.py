@@ -2,6 +2,7 @@
 
 import hashlib
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -9,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +23,7 @@ from signoffs.status import status_sync
 from signoffs.tasks import packet_render as packet_render_task
 from signoffs.tasks import role_assigned_notify
 from truststream.audit import describe_events, plan_events_feed, seal_take
+from truststream.models import AuditSeal
 
 
 def roles_create(*, plan: DeploymentPlan, **kwargs) -> None:
@@ -222,10 +224,12 @@ def packet_request(*, plan: DeploymentPlan, requested_by, kind: str) -> Readines
     if existing is not None:
         if existing.status == ReadinessPacket.Status.FAILED:
             ReadinessPacket.objects.filter(pk=existing.pk).update(
-                status=ReadinessPacket.Status.QUEUED, failure=""
+                status=ReadinessPacket.Status.QUEUED, failure="", attempts=0
             )
-            transaction.on_commit(lambda: packet_render_task.delay(existing.pk))
-            existing.refresh_from_db()
+            _queue(existing.pk)
+        elif existing.pending and existing.queued_at < _stuck_before():
+            _queue(existing.pk)
+        existing.refresh_from_db()
         return existing
     same_content = ReadinessPacket.objects.filter(plan=plan, content_digest=digest).first()
     if same_content is not None:
@@ -243,11 +247,38 @@ def packet_request(*, plan: DeploymentPlan, requested_by, kind: str) -> Readines
         snapshot=data,
         requested_by=requested_by,
         requested_at=timezone.now(),
+        queued_at=timezone.now(),
         seal_number=seal.number,
         seal_digest=seal.digest,
     )
-    transaction.on_commit(lambda: packet_render_task.delay(packet.pk))
+    transaction.on_commit(lambda: packet_render_task.delay(packet.pk), robust=True)
     return packet
+
+
+def _stuck_before():
+    """A packet queued before this and still not rendered lost its message (Redis was down,
+    or the worker was killed at the hard time limit): it is queued again."""
+    return timezone.now() - timedelta(seconds=settings.PACKET_RENDER_SECONDS + 60)
+
+
+def _queue(packet_id: int) -> None:
+    ReadinessPacket.objects.filter(pk=packet_id).update(queued_at=timezone.now())
+    # robust: with Redis away the request still answers; the packet is queued again later.
+    transaction.on_commit(lambda: packet_render_task.delay(packet_id), robust=True)
+
+
+@transaction.atomic
+def packets_requeue() -> int:
+    """Queue again every packet whose message was lost (run periodically by beat)."""
+    stuck = list(
+        ReadinessPacket.objects.filter(
+            status__in=[ReadinessPacket.Status.QUEUED, ReadinessPacket.Status.RENDERING],
+            queued_at__lt=_stuck_before(),
+        ).values_list("pk", flat=True)
+    )
+    for packet_id in stuck:
+        _queue(packet_id)
+    return len(stuck)
 
 
 class PacketFailure(Exception):
@@ -274,6 +305,15 @@ def packet_render(*, packet_id: int) -> None:
     if not claimed:
         return
     packet = ReadinessPacket.objects.select_related("plan").get(pk=packet_id)
+    if packet.attempts > settings.PACKET_MAX_ATTEMPTS:
+        # Each attempt claims the packet first: this many claims and no result means the
+        # worker died every time (out of memory, say). Rendering it again would kill another.
+        packet_fail(
+            packet_id,
+            f"The worker stopped while rendering this packet {packet.attempts - 1} times; the "
+            "plan may be too large to render.",
+        )
+        return
     started = time.monotonic()
     try:
         pdf = _packet_pdf(packet)
@@ -285,7 +325,7 @@ def packet_render(*, packet_id: int) -> None:
         packet_fail(
             packet_id,
             f"Rendering took {elapsed:.0f} seconds, longer than the "
-            f"{settings.PACKET_RENDER_SECONDS} allowed.",
+            f"{settings.PACKET_RENDER_SECONDS} seconds allowed.",
         )
         return
     sha256 = hashlib.sha256(pdf).hexdigest()
@@ -309,6 +349,16 @@ def packet_render(*, packet_id: int) -> None:
         default_storage.delete(name)
 
 
+def packet_audit_events(packet: ReadinessPacket):
+    """The plan's events that the packet's seal covers (up to its mark in each table), newest
+    first: what the packet prints is exactly what was sealed."""
+    seal = AuditSeal.objects.get(plan_id=packet.plan_id, number=packet.seal_number)
+    sealed = Q(pk__in=[])
+    for label, mark in seal.marks.items():
+        sealed |= Q(pgh_model=label, pgh_id__lte=mark)
+    return plan_events_feed(packet.plan_id).filter(sealed)
+
+
 def _packet_pdf(packet: ReadinessPacket) -> bytes:
     size = packets.snapshot_size(packet.snapshot)
     if size > settings.PACKET_MAX_SNAPSHOT_BYTES:
@@ -316,7 +366,7 @@ def _packet_pdf(packet: ReadinessPacket) -> bytes:
             f"The plan is too large to render: its snapshot is {size / 1_000_000:.1f} MB, the "
             f"limit is {settings.PACKET_MAX_SNAPSHOT_BYTES / 1_000_000:.1f} MB."
         )
-    events = plan_events_feed(packet.plan_id).filter(pgh_created_at__lte=packet.requested_at)
+    events = packet_audit_events(packet)
     latest = list(events[: settings.PACKET_AUDIT_EVENTS])
     total = len(latest) if len(latest) < settings.PACKET_AUDIT_EVENTS else events.count()
     html = packets.packet_html(
@@ -337,3 +387,15 @@ def _packet_pdf(packet: ReadinessPacket) -> bytes:
 
 def packet_superseded(packet: ReadinessPacket, current_digest: str) -> bool:
     return packet.content_digest != current_digest
+
+
+def plans_to_sweep() -> list[int]:
+    """Plans whose signatures can still go stale: not archived, deployed or cancelled, with at
+    least one signature."""
+    return list(
+        DeploymentPlan.objects.filter(archived_at__isnull=True, signoffs__isnull=False)
+        .exclude(status__in=[DeploymentPlan.Status.DEPLOYED, DeploymentPlan.Status.CANCELLED])
+        .values_list("pk", flat=True)
+        .distinct()
+        .order_by("pk")
+    )

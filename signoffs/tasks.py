@@ -66,10 +66,31 @@ def packet_render(self, packet_id: int) -> None:
         )
     except TRANSIENT as error:
         if self.request.retries >= self.max_retries:
-            services.packet_fail(packet_id, f"Rendering kept failing: {error}")
+            services.packet_fail(
+                packet_id, "Rendering kept failing on a database or storage error; it is logged."
+            )
             raise
         raise self.retry(exc=error, countdown=2 ** (self.request.retries + 1)) from error
     except Exception:
         # Logged by Celery with its traceback; the requester sees that it failed, not how.
         services.packet_fail(packet_id, "Rendering failed on an unexpected error; it is logged.")
         raise
+
+
+@shared_task
+def signatures_sweep() -> None:
+    """Every few minutes (SIGNOFF_SWEEP_SECONDS): check the plans with signatures that are
+    still in play, so that a change no service saw (the admin, SQL) also takes a plan out of
+    "signed off" and tells the holders whose signature went stale."""
+    from signoffs import services
+
+    for plan_id in services.plans_to_sweep():
+        plan_changed.delay(plan_id)
+
+
+@shared_task
+def packets_requeue() -> None:
+    """Every few minutes: queue again the packets whose message was lost."""
+    from signoffs import services
+
+    services.packets_requeue()

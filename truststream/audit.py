@@ -142,19 +142,16 @@ def verify(plan_id: int | None = None) -> tuple[int, Break | None]:
 
 
 def plan_events_feed(plan_id: int):
-    """All of a plan's events, newest first, with their diffs: one query however many
-    tables (django-pghistory's aggregate `Events`)."""
-    from django.db.models import Q
+    """All of a plan's events, newest first, with their diffs: one query however many tables
+    (django-pghistory's aggregate `Events`). `references` puts the plan's id into each event
+    table's own WHERE clause (its indexed `plan_id`, or `pgh_obj_id` for the plan's events), so
+    the cost follows the plan's trail, not the whole trail."""
     from pghistory.models import Events
 
-    plan_label = next(
-        m._meta.label
-        for m in plan_event_models()
-        if m.pgh_tracked_model._meta.label == settings.AUDIT_PLAN_MODEL
-    )
+    plan = apps.get_model(settings.AUDIT_PLAN_MODEL)(pk=plan_id)
     return (
         Events.objects.across(*plan_event_models())
-        .filter(Q(pgh_data__plan_id=plan_id) | Q(pgh_model=plan_label, pgh_obj_id=str(plan_id)))
+        .references(plan)
         .order_by("-pgh_created_at", "-pgh_id")
     )
 
@@ -171,6 +168,7 @@ def describe_events(events) -> list[dict]:
         context = event.pgh_context or {}
         who = users.get(context.get("user"))
         model = apps.get_model(event.pgh_obj_model)
+        verb = EVENT_VERBS.get(event.pgh_label, event.pgh_label)
         if event.pgh_label == "update" and event.pgh_diff:
             changes = [(k, before, after) for k, (before, after) in sorted(event.pgh_diff.items())]
         else:
@@ -180,8 +178,8 @@ def describe_events(events) -> list[dict]:
                 "at": event.pgh_created_at,
                 "who": (who.get_full_name() or who.email) if who else None,
                 "via": context.get("task") or context.get("command") or context.get("url") or "",
-                "what": f"{model._meta.verbose_name} #{event.pgh_obj_id} "
-                f"{EVENT_VERBS.get(event.pgh_label, event.pgh_label)}",
+                "what": f"{model._meta.verbose_name} #{event.pgh_obj_id} {verb}",
+                "verb": verb,
                 "changes": changes,
                 "request_id": context.get("request_id", ""),
                 "ip": context.get("ip", ""),

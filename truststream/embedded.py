@@ -137,6 +137,10 @@ def run(env: dict[str, str]) -> int:
                 "INFO",
                 "--concurrency",
                 "2",
+                # The periodic tasks (the signature sweep) run inside this one worker.
+                "--beat",
+                "--schedule",
+                str(VAR / "celerybeat-schedule"),
             ],
             env=env,
             cwd=BASE_DIR,

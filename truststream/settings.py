@@ -111,6 +111,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # SIGNOFF_REQUIRE_MFA: role-holders set up a second factor before anything else.
+    "signoffs.middleware.RoleHoldersEnrollMfa",
     # After authentication, so that every audit event carries the acting user and the URL.
     "truststream.history.AuditMiddleware",
 ]
@@ -167,6 +169,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A message a worker took but never acknowledged (the worker died) goes back to the queue after
 # this many seconds. It must exceed the longest task (PACKET_RENDER_SECONDS) or a slow render
 # would be started twice.
+# Periodic tasks, run by `celery worker --beat` (make run and docker-compose do).
+CELERY_BEAT_SCHEDULE = {
+    "signatures-sweep": {
+        "task": "signoffs.tasks.signatures_sweep",
+        "schedule": env_int("SIGNOFF_SWEEP_SECONDS", 300),
+    },
+    "packets-requeue": {"task": "signoffs.tasks.packets_requeue", "schedule": 300},
+}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900)}
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -289,6 +299,8 @@ AUDIT_PLAN_MODEL = "planning.DeploymentPlan"
 PACKET_RENDER_SECONDS = env_int("PACKET_RENDER_SECONDS", 300)
 PACKET_MAX_SNAPSHOT_BYTES = env_int("PACKET_MAX_SNAPSHOT_BYTES", 8 * 1024 * 1024)
 PACKET_MAX_BYTES = env_int("PACKET_MAX_BYTES", 50 * 1024 * 1024)
+# A packet whose render killed the worker this many times fails instead of being tried again.
+PACKET_MAX_ATTEMPTS = 3
 # The audit appendix lists at most this many of the plan's latest events; the seal covers all.
 PACKET_AUDIT_EVENTS = env_int("PACKET_AUDIT_EVENTS", 2000)
 # The verify page reads uploads up to this size.

@@ -78,3 +78,15 @@ def get_item(mapping: dict, key):
 @register.filter
 def task_status(value: str) -> str:
     return WorkItem.Status(value).label if value in WorkItem.Status.values else value
+
+
+@register.inclusion_tag("signoffs/_packet_panel.html", takes_context=True)
+def packet_summary(context, plan):
+    """The plan overview's packet panel: the latest packet and a button to ask for one. The
+    status only chooses which kind the button offers; the request checks the digests."""
+    return {
+        "plan": plan,
+        "latest": plan.packets.order_by("-requested_at", "-id").first(),
+        "signed_off": plan.status in (plan.Status.SIGNED_OFF, plan.Status.DEPLOYED),
+        "csrf_token": context.get("csrf_token"),
+    }

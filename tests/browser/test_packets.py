@@ -15,7 +15,7 @@ def test_a_manager_gets_a_final_packet_and_proves_it_is_the_packet_of_record(
     page = new_page()
     log_in(page, owner.email, PASSWORD)
     page.goto(f"/plans/{plan.pk}/")
-    page.get_by_role("link", name="Packets").click()
+    page.get_by_role("link", name="Packets", exact=True).click()
     expect(page.get_by_label("Final")).to_be_checked()
     page.get_by_role("button", name="Ask for the packet").click()
     row = page.locator("#packet-list tbody tr").first

@@ -80,8 +80,9 @@ def test_a_draft_is_rendered_by_the_worker_signed_and_carries_its_snapshot(
     pages = texts(pdf)
     assert plan.title in pages[0]
     assert "DRAFT — not signed off" in pages[0]
-    # The watermark and the running page numbers are on every page.
-    assert all(WATERMARK in page for page in pages)
+    # The diagonal watermark is on every page, beside the cover's label on the first and the
+    # running header on the others.
+    assert all(page.count(WATERMARK) >= 2 for page in pages)
     assert all(f"of {len(pages)}" in page for page in pages)
     whole = "\n".join(pages)
     for heading in ("The four weeks", "Requirements", "Validation checklists", "Sign-offs"):
@@ -121,6 +122,19 @@ def test_a_final_packet_has_the_signatures_and_no_watermark(
     assert meaning in whole.replace("\n", " ")
     assert packet.seal_digest in whole.replace("\n", "")
     assert audit.verify(plan.pk)[1] is None
+
+
+def test_the_printed_trail_is_exactly_the_sealed_one(plan, owner, editor):
+    packet = services.packet_request(plan=plan, requested_by=owner, kind="draft")
+    item = ChecklistItem.objects.get(plan=plan, text="Firewall rules configured")
+    checklist_services.item_set_state(item=item, actor=editor, state="passed", version=1)
+    printed = {(e.pgh_model, e.pgh_id) for e in services.packet_audit_events(packet)}
+    assert printed
+    models = {model for model, _ in printed}
+    assert "signoffs.ReadinessPacketEvent" not in models  # made after the seal
+    seal = audit.AuditSeal.objects.get(plan_id=plan.pk, number=packet.seal_number)
+    assert len(printed) == seal.event_count
+    assert all(pgh_id <= seal.marks[model] for model, pgh_id in printed)
 
 
 def test_the_renderer_fetches_only_static_files():
@@ -245,6 +259,40 @@ def test_a_packet_over_the_size_limit_fails_and_can_be_asked_for_again(plan, own
     assert packet.status == "ready"
 
 
+def test_a_packet_that_kept_killing_its_worker_fails_instead_of_killing_another(plan, owner):
+    packet = services.packet_request(plan=plan, requested_by=owner, kind="draft")
+    # What three workers that died mid-render leave behind.
+    ReadinessPacket.objects.filter(pk=packet.pk).update(status="rendering", attempts=3)
+    services.packet_render(packet_id=packet.pk)
+    packet.refresh_from_db()
+    assert packet.status == "failed"
+    assert "stopped while rendering this packet 3 times" in packet.failure
+
+
+def test_a_packet_whose_message_was_lost_is_queued_again(
+    plan, owner, django_capture_on_commit_callbacks
+):
+    import datetime
+
+    import time_machine
+
+    packet = services.packet_request(plan=plan, requested_by=owner, kind="draft")
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.packet_request(plan=plan, requested_by=owner, kind="draft") == packet
+        assert services.packets_requeue() == 0
+    assert callbacks == []  # still fresh: its message is presumably on its way
+    later = datetime.timedelta(seconds=settings.PACKET_RENDER_SECONDS + 120)
+    with time_machine.travel(packet.queued_at + later, tick=False):
+        with django_capture_on_commit_callbacks() as callbacks:
+            assert services.packets_requeue() == 1
+        assert len(callbacks) == 1
+        again = ReadinessPacket.objects.get(pk=packet.pk)
+        assert again.queued_at == packet.queued_at + later
+        with django_capture_on_commit_callbacks() as callbacks:
+            services.packet_request(plan=plan, requested_by=owner, kind="draft")
+        assert callbacks == []  # queued again just now
+
+
 def test_rendering_again_a_ready_packet_changes_nothing(plan, owner):
     packet = services.packet_request(plan=plan, requested_by=owner, kind="draft")
     services.packet_render(packet_id=packet.pk)
@@ -262,7 +310,7 @@ def _database_url() -> str:
     )
 
 
-def _start_worker() -> subprocess.Popen:
+def _start_worker(**extra) -> subprocess.Popen:
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
@@ -271,6 +319,7 @@ def _start_worker() -> subprocess.Popen:
         "PACKET_SIGNING_DIR": str(settings.PACKET_SIGNING_DIR),
         # A message taken by a worker that died comes back after two seconds.
         "CELERY_VISIBILITY_TIMEOUT": "2",
+        **extra,
     }
     return subprocess.Popen(
         [
@@ -321,6 +370,23 @@ def test_a_worker_killed_mid_render_does_not_lose_the_packet(transactional_db, p
         _kill(first)
         if second is not None:
             _kill(second)
+
+
+def test_a_render_over_the_time_limit_fails_with_the_reason(transactional_db, plan, owner):
+    worker = _start_worker(PACKET_RENDER_SECONDS="1")
+    try:
+        packet = services.packet_request(plan=plan, requested_by=owner, kind="draft")
+
+        def failed():
+            return ReadinessPacket.objects.filter(pk=packet.pk, status="failed").first()
+
+        packet = wait_for(failed, timeout=60)
+        # Celery's soft time limit, or the check after WeasyPrint returns, whichever comes
+        # first (WeasyPrint may be inside C code when the limit strikes).
+        assert "longer than the 1 seconds allowed" in packet.failure
+        assert not packet.file
+    finally:
+        _kill(worker)
 
 
 # Pages
@@ -447,6 +513,8 @@ def test_an_issued_packet_is_of_record_by_file_or_sha256_until_the_plan_moves_on
     )
     result = response.context["result"]
     assert result.packet == issued and result.signature.valid and not result.member
+    # Whether the plan changed since is the plan's state today: members only.
+    assert "has not changed since" not in response.content.decode()
 
     item = ChecklistItem.objects.get(plan=issued.plan, text="Firewall rules configured")
     checklist_services.item_set_state(item=item, actor=editor, state="passed", version=1)
@@ -505,3 +573,17 @@ def test_the_verify_page_needs_a_login(client_for):
     response = client_for(None).get(reverse("packets:verify"))
     assert response.status_code == 302
     assert reverse("account_login") in response["Location"]
+
+
+def test_the_overview_offers_a_packet_to_editors_and_shows_the_latest(
+    plan, owner, editor, viewer, client_for
+):
+    url = reverse("planning:plan_detail", args=[plan.pk])
+    page = client_for(editor).get(url).content.decode()
+    assert "Ask for a draft packet" in page and "No packet yet." in page
+    assert "Ask for a" not in client_for(viewer).get(url).content.decode()
+    packet = services.packet_request(plan=plan, requested_by=owner, kind="draft")
+    services.packet_render(packet_id=packet.pk)
+    page = client_for(viewer).get(url).content.decode()
+    assert "Revision 1, draft: ready" in page
+    assert reverse("signoffs:packet_download", args=[plan.pk, packet.pk]) in page

@@ -355,8 +355,33 @@ def test_signing_can_require_a_second_factor(client_for, plan, holders, settings
     settings.SIGNOFF_REQUIRE_MFA = True
     client = reauthenticated(client_for(holders["security_officer"]), holders["security_officer"])
     response = client.get(sign_url(plan))
-    assert response["Location"] == reverse("mfa_index")
+    assert response["Location"] == reverse("mfa_activate_totp")
     assert not Signoff.objects.exists()
+
+
+def test_role_holders_set_up_a_second_factor_before_anything_else(
+    client_for, plan, holders, viewer, settings
+):
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    officer = holders["security_officer"]
+    client = client_for(officer)
+    assert client.get(reverse("planning:plan_list")).status_code == 200  # setting off
+
+    settings.SIGNOFF_REQUIRE_MFA = True
+    for url in (reverse("planning:plan_list"), reverse("signoffs:signoffs", args=[plan.pk])):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"] == reverse("mfa_activate_totp")
+    htmx = client.get(reverse("planning:plan_list"), headers={"HX-Request": "true"})
+    assert htmx["HX-Redirect"] == reverse("mfa_activate_totp")
+    # Their account stays open, so that they can set the factor up (or log out).
+    assert client.get(reverse("mfa_index")).status_code == 200
+    # People without a role are not asked.
+    assert client_for(viewer).get(reverse("planning:plan_list")).status_code == 200
+
+    TOTP.activate(officer, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+    assert client.get(reverse("planning:plan_list")).status_code == 200
 
 
 def test_the_documentation_signoff_items_show_who_confirmed_them(client_for, plan, editor, viewer):
@@ -419,3 +444,38 @@ def test_a_removed_member_holds_no_role_any_more(plan, holders, membership_of):
     planning_services.membership_remove(membership=membership_of(plan, holders["security_officer"]))
     assert plan.roles.get(role="security_officer").assignee is None
     assert Signoff.objects.filter(signer=holders["security_officer"]).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_periodic_sweep_finds_a_change_made_in_sql_when_nobody_looks(
+    plan, owner, editor, holders, celery_worker
+):
+    from django.db import connection
+
+    from planning.models import DeploymentPlan
+    from signoffs.tasks import signatures_sweep
+    from tests.conftest import wait_for
+    from tests.factories import make_plan
+
+    unsigned = make_plan(owner)
+    ready_to_sign(plan, owner, editor)
+    move(plan, "in_progress")
+    move(plan, "awaiting_signoff")
+    for role in ROLES:
+        sign(plan, role, holders[role])
+    assert services.plans_to_sweep() == [plan.pk]
+    assert unsigned.pk not in services.plans_to_sweep()
+    mail.outbox.clear()
+    with connection.cursor() as cursor:  # no service sees this change
+        cursor.execute(
+            "UPDATE checklists_checklistitem SET state = 'failed' WHERE plan_id = %s "
+            "AND text = 'VPN access configured'",
+            [plan.pk],
+        )
+    signatures_sweep.delay()  # what beat sends every SIGNOFF_SWEEP_SECONDS
+    wait_for(lambda: DeploymentPlan.objects.get(pk=plan.pk).status == "awaiting_signoff")
+    wait_for(lambda: len([m for m in mail.outbox if "is stale" in m.subject]) == 3)
+    # The sweep tells each holder once, however often it runs.
+    services.after_plan_change(plan_id=plan.pk)
+    services.after_plan_change(plan_id=plan.pk)
+    assert len([m for m in mail.outbox if "is stale" in m.subject]) == 3

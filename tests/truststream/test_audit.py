@@ -2,6 +2,7 @@ import pghistory.models
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from checklists import services as checklist_services
@@ -184,6 +185,47 @@ def test_every_member_reads_the_trail_with_before_and_after(client_for, plan, vi
     assert "<del>todo</del> → done" in body
     assert "<del></del> → raw note" in body
     assert "Audit trail" in body
+
+
+def test_a_plans_trail_holds_its_events_and_no_other_plans(plan, owner, editor):
+    from tests.factories import make_plan
+
+    other = make_plan(owner, title="Another plan")
+    WorkItem.objects.filter(plan=other).update(status="done")
+    expected = {
+        (model._meta.label, event.pgh_id)
+        for model in audit.plan_event_models()
+        for event in audit.plan_events(model, plan.pk)
+    }
+    feed = {(event.pgh_model, event.pgh_id) for event in audit.plan_events_feed(plan.pk)}
+    assert feed == expected
+    assert ("planning.DeploymentPlanEvent", other.events.first().pgh_id) not in feed
+    # Each event table is filtered on its own plan column, before the tables are combined.
+    sql = str(audit.plan_events_feed(plan.pk).query)
+    assert sql.count(f"_event.plan_id = {plan.pk}") >= len(audit.plan_event_models()) - 1
+    assert f"_event.pgh_obj_id = {plan.pk}" in sql
+
+
+def test_the_audit_page_costs_the_same_queries_for_ten_times_the_events(
+    client_for, plan, editor, viewer
+):
+    from truststream.history import context
+
+    client = client_for(viewer)
+    url = reverse("planning:audit", args=[plan.pk])
+    with context(user=editor.pk):
+        WorkItem.objects.filter(plan=plan, title="Team training").update(status="done")
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    with context(user=editor.pk):
+        for round_ in range(10):
+            WorkItem.objects.filter(plan=plan).update(notes=f"round {round_}")
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(url)
+    assert len(response.context["rows"]) == 50
+    assert response.context["page"].paginator.count > 280
+    assert len(many) == len(few)
 
 
 def test_the_trail_filters_by_section_and_person(client_for, plan, editor, viewer):
