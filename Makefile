@@ -41,3 +41,4 @@ bench: setup
 	$(EMBEDDED) exec -- $(PY) bench/planning_bench.py
 	$(EMBEDDED) exec -- $(PY) bench/checklists_bench.py
 	$(EMBEDDED) exec -- $(PY) bench/packets_bench.py
+	$(EMBEDDED) exec -- $(PY) bench/live_bench.py

@@ -1,6 +1,7 @@
 from django import forms
 
 from checklists.models import ChecklistItem
+from planning.forms import member_field
 
 
 class ItemStateForm(forms.Form):
@@ -18,6 +19,15 @@ class ItemNoteForm(forms.Form):
         help_text="Plain text or Markdown. HTML is shown as text.",
     )
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+
+class ItemAssignForm(forms.Form):
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args, plan, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"] = member_field(plan, label="Assigned to")
+        self.fields["assignee"].error_messages["invalid_choice"] = "Choose a member of this plan."
 
 
 class LinkForm(forms.Form):

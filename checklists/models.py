@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from planning.models import DeploymentPlan
+from planning.models import DeploymentPlan, WorkItem
 from truststream.history import tracked
 
 
@@ -40,6 +40,15 @@ class ChecklistItem(models.Model):
     state = models.CharField(max_length=20, choices=State.choices, default=State.OPEN)
     na_reason = models.CharField("reason it does not apply", max_length=500, blank=True)
     note = models.TextField(max_length=20_000, blank=True)
+    # Who is to see the item through; a member of the plan (released when they leave it). Not
+    # part of what a signature covers: signoffs.snapshot leaves it out.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="checklist_items",
+    )
     # Compare-and-set: every change bumps it, a change made from an older version is refused.
     version = models.PositiveIntegerField(default=1)
     changed_by = models.ForeignKey(
@@ -137,3 +146,55 @@ class ReadinessScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category}: {self.score}"
+
+
+@tracked()
+class Comment(models.Model):
+    """A message in the thread of the plan, of one of its tasks or of one of its checklist
+    items. Markdown, shown with raw HTML off. Its author edits it in place (it then shows as
+    edited); its author or an owner deletes it. The audit trail keeps every version."""
+
+    plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="comments")
+    work_item = models.ForeignKey(
+        WorkItem, on_delete=models.CASCADE, null=True, blank=True, related_name="comments"
+    )
+    item = models.ForeignKey(
+        ChecklistItem, on_delete=models.CASCADE, null=True, blank=True, related_name="comments"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    body = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(work_item__isnull=True) | Q(item__isnull=True),
+                name="comment_one_target",
+            ),
+            models.CheckConstraint(condition=~Q(body=""), name="comment_not_empty"),
+        ]
+        indexes = [models.Index(fields=["plan", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Comment {self.pk} on {self.plan}"
+
+
+@tracked()
+class Mention(models.Model):
+    """A member named with @ in a comment; they are notified once."""
+
+    plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="+")
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="mentions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "user"], name="mention_once_per_comment")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in comment {self.comment_id}"

@@ -9,6 +9,7 @@ from checklists.models import (
     ReadinessScore,
 )
 from planning.models import DeploymentPlan
+from planning.selectors import active_plan_ids
 
 
 def plan_checklists(plan: DeploymentPlan) -> list[Checklist]:
@@ -16,7 +17,7 @@ def plan_checklists(plan: DeploymentPlan) -> list[Checklist]:
 
     Four queries whatever the number of items.
     """
-    items = ChecklistItem.objects.select_related("changed_by").prefetch_related(
+    items = ChecklistItem.objects.select_related("changed_by", "assignee").prefetch_related(
         Prefetch("links", queryset=EvidenceLink.objects.order_by("added_at", "id")),
         Prefetch("files", queryset=EvidenceFile.objects.select_related("added_by").order_by("id")),
     )
@@ -58,3 +59,57 @@ def readiness(plan: DeploymentPlan) -> matrix.Readiness:
 
 def score_history(plan: DeploymentPlan, limit: int = 50) -> QuerySet[ReadinessScore]:
     return plan.readiness_scores.select_related("scored_by").order_by("-scored_at", "-id")[:limit]
+
+
+def items_waiting_for(user) -> QuerySet[ChecklistItem]:
+    """The checklist items assigned to the user that are open or failed, across their active
+    plans, plan by plan in checklist order. One query whatever the number of items and plans."""
+    return (
+        ChecklistItem.objects.filter(
+            assignee=user,
+            state__in=[ChecklistItem.State.OPEN, ChecklistItem.State.FAILED],
+            plan_id__in=active_plan_ids(user),
+        )
+        .select_related("plan", "checklist")
+        .order_by("plan__title", "plan_id", "checklist__position", "position", "id")
+    )
+
+
+def thread_context(plan: DeploymentPlan, user, *, work_item=None, item=None) -> dict:
+    """A thread's comments with their authors, and the members one may mention. Two queries."""
+    from checklists.models import Comment
+
+    thread = Comment.objects.filter(plan=plan, work_item=work_item, item=item).select_related(
+        "author"
+    )
+    members = plan.memberships.select_related("user").order_by("user__username")
+    if item is not None:
+        target = f"item:{item.pk}"
+    elif work_item is not None:
+        target = f"task:{work_item.pk}"
+    else:
+        target = "plan"
+    return {
+        "plan": plan,
+        "comments": list(thread.order_by("created_at", "id")),
+        "target": target,
+        "thread_id": "thread-" + target.replace(":", "-"),
+        "mentionable": [
+            {"username": m.user.get_username(), "name": m.user.get_full_name() or m.user.email}
+            for m in members
+            if m.user_id != user.pk
+        ],
+        "user": user,
+    }
+
+
+def mentions_of(user, limit: int = 20) -> list:
+    """The latest comments naming the user on their plans that are still in play, with where
+    each was written. One query whatever the number of comments and plans."""
+    from checklists.models import Mention
+
+    return list(
+        Mention.objects.filter(user=user, plan_id__in=active_plan_ids(user))
+        .select_related("comment__author", "comment__plan", "comment__item", "comment__work_item")
+        .order_by("-comment__created_at", "-id")[:limit]
+    )

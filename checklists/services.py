@@ -65,7 +65,9 @@ def _compare_and_set(item: ChecklistItem, version: int, actor, **changes) -> Che
     updated = ChecklistItem.objects.filter(pk=item.pk, version=version).update(
         **changes, version=F("version") + 1, changed_by=actor, changed_at=timezone.now()
     )
-    current = ChecklistItem.objects.select_related("changed_by", "checklist").get(pk=item.pk)
+    current = ChecklistItem.objects.select_related("changed_by", "checklist", "assignee").get(
+        pk=item.pk
+    )
     if not updated:
         raise StaleItem(current)
     return current
@@ -150,6 +152,37 @@ def _check_link(url: str) -> None:
 def item_update_note(*, item: ChecklistItem, actor, note: str, version: int) -> ChecklistItem:
     plan_lock_writable(item.plan)
     return _compare_and_set(item, version, actor, note=_clean_note(note))
+
+
+@transaction.atomic
+def item_assign(*, item: ChecklistItem, actor, assignee, version: int | None) -> ChecklistItem:
+    """Make a member of the plan responsible for the item, or nobody (`assignee` None).
+
+    `version` None assigns the item as it is now (the plan's lock keeps it from moving). The
+    assignee is not part of what a signature covers, so no signature goes stale over it.
+    Raises `StaleItem` when the item changed since `version`.
+    """
+    plan = plan_lock_writable(item.plan)
+    if assignee is not None and not plan.memberships.filter(user=assignee).exists():
+        raise ValidationError({"assignee": "Choose a member of this plan."})
+    current = ChecklistItem.objects.select_related("changed_by", "checklist", "assignee").get(
+        pk=item.pk
+    )
+    if current.assignee_id == (assignee.pk if assignee else None):
+        return current  # already so: no new version, nothing for the audit trail
+    return _compare_and_set(
+        item, current.version if version is None else version, actor, assignee=assignee
+    )
+
+
+def items_release(*, plan: DeploymentPlan, user, **kwargs) -> None:
+    """Whoever leaves a plan is assignee of none of its items any more (the receiver of
+    `member_removed`, inside the removal's transaction).
+
+    The version stays: nobody's pending change of the item is out of date because its
+    assignee left, and the audit trail records the removal's author beside the change.
+    """
+    ChecklistItem.objects.filter(plan=plan, assignee=user).update(assignee=None)
 
 
 @transaction.atomic

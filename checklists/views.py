@@ -6,10 +6,18 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from checklists import charts, selectors, services
-from checklists.forms import FileForm, ItemNoteForm, ItemStateForm, LinkForm, ScoreForm
+from checklists.forms import (
+    FileForm,
+    ItemAssignForm,
+    ItemNoteForm,
+    ItemStateForm,
+    LinkForm,
+    ScoreForm,
+)
 from checklists.models import ChecklistItem, EvidenceFile, EvidenceLink
 from checklists.readiness import SUGGESTION_RULE
 from planning.access import CHANGE, get_part, plan_view
+from truststream.forms import apply_validation_error
 
 
 def _errors(error: ValidationError) -> str:
@@ -26,7 +34,11 @@ def checklists(request: HttpRequest, plan) -> HttpResponse:
 
 
 def _item(plan, item_id) -> ChecklistItem:
-    return get_part(plan, ChecklistItem.objects.select_related("changed_by", "checklist"), item_id)
+    return get_part(
+        plan,
+        ChecklistItem.objects.select_related("changed_by", "checklist", "assignee"),
+        item_id,
+    )
 
 
 def _row(request, plan, item, *, error="", stale=False, status=200) -> HttpResponse:
@@ -82,7 +94,17 @@ def item_detail(request: HttpRequest, plan, item_id: int) -> HttpResponse:
     return _item_page(request, plan, item)
 
 
-def _item_page(request, plan, item, *, note_form=None, link_form=None, file_form=None, status=200):
+def _item_page(
+    request,
+    plan,
+    item,
+    *,
+    assign_form=None,
+    note_form=None,
+    link_form=None,
+    file_form=None,
+    status=200,
+):
     item.plan = plan
     return render(
         request,
@@ -90,6 +112,10 @@ def _item_page(request, plan, item, *, note_form=None, link_form=None, file_form
         {
             "plan": plan,
             "item": item,
+            "assign_form": assign_form
+            or ItemAssignForm(
+                plan=plan, initial={"assignee": item.assignee_id, "version": item.version}
+            ),
             "links": item.links.select_related("added_by").order_by("added_at", "id"),
             "files": item.files.select_related("added_by").order_by("id"),
             "note_form": note_form
@@ -129,6 +155,39 @@ def item_note(request: HttpRequest, plan, item_id: int) -> HttpResponse:
             messages.success(request, "Note saved.")
             return redirect("checklists:item_detail", plan.pk, item.pk)
     return _item_page(request, plan, item, note_form=form, status=400)
+
+
+def _who(user) -> str:
+    return (user.get_full_name() or user.email) if user else "nobody"
+
+
+@plan_view(CHANGE, methods=("POST",))
+def item_assign(request: HttpRequest, plan, item_id: int) -> HttpResponse:
+    item = _item(plan, item_id)
+    form = ItemAssignForm(request.POST, plan=plan)
+    if form.is_valid():
+        try:
+            item = services.item_assign(
+                item=item,
+                actor=request.user,
+                assignee=form.cleaned_data["assignee"],
+                version=form.cleaned_data["version"],
+            )
+        except services.StaleItem as conflict:
+            item = conflict.current
+            form.add_error(
+                None,
+                f"Someone else changed this item in the meantime; it is assigned to "
+                f"{_who(item.assignee)} now. Your choice is kept below: assign again to apply it.",
+            )
+            form.data = form.data.copy()
+            form.data["version"] = item.version
+        except ValidationError as invalid:
+            apply_validation_error(form, invalid)
+        else:
+            messages.success(request, f"“{item.text}” is assigned to {_who(item.assignee)}.")
+            return redirect("checklists:item_detail", plan.pk, item.pk)
+    return _item_page(request, plan, item, assign_form=form, status=400)
 
 
 @plan_view(CHANGE, methods=("POST",))

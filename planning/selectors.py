@@ -125,6 +125,29 @@ def board(plan: DeploymentPlan, today: datetime.date | None = None) -> Board:
     return Board(phases=list(columns.values()), items=items, today=today)
 
 
+def active_plan_ids(user) -> QuerySet:
+    """The ids of the user's plans that still have work in them (not archived, not deployed or
+    cancelled), as a subquery for the "My work" panels of every app."""
+    return (
+        PlanMembership.objects.filter(user=user, plan__archived_at__isnull=True)
+        .exclude(plan__status__in=[DeploymentPlan.Status.DEPLOYED, DeploymentPlan.Status.CANCELLED])
+        .values("plan_id")
+    )
+
+
+def open_tasks_of(user, today: datetime.date | None = None) -> list[WorkItem]:
+    """The tasks assigned to the user that are not done, across their active plans, soonest
+    due first, each marked `is_overdue`. One query whatever the number of tasks and plans."""
+    items = list(
+        WorkItem.objects.filter(assignee=user, plan_id__in=active_plan_ids(user))
+        .exclude(status=WorkItem.Status.DONE)
+        .select_related("plan", "phase")
+        .order_by("due_on", "plan__title", "plan_id", "phase__number", "position", "id")
+    )
+    mark_overdue(items, today or timezone.localdate())
+    return items
+
+
 def plan_documents(plan: DeploymentPlan):
     """The register grouped by category, in the playbook's order."""
     documents = plan.documents.select_related("owner").order_by("position")

@@ -7,9 +7,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
+from django.urls import reverse
 from django.utils import timezone
 
-from planning import playbook_schema, requirements, yamlsafe
+from planning import live, playbook_schema, requirements, yamlsafe
 from planning.access import sync_permissions
 from planning.models import (
     DeploymentPlan,
@@ -23,6 +24,8 @@ from planning.models import (
 )
 from planning.signals import member_removed, plan_content_changed, plan_created
 from planning.tasks import membership_added_notify
+from truststream.models import NotificationKind
+from truststream.services import notification_send
 
 Role = PlanMembership.Role
 
@@ -232,6 +235,7 @@ def plan_archive(*, plan: DeploymentPlan) -> DeploymentPlan:
     DeploymentPlan.objects.filter(pk=plan.pk, archived_at__isnull=True).update(
         archived_at=timezone.now(), updated_at=timezone.now()
     )
+    _refresh_open_pages(plan.pk)
     return DeploymentPlan.objects.get(pk=plan.pk)
 
 
@@ -240,7 +244,13 @@ def plan_restore(*, plan: DeploymentPlan) -> DeploymentPlan:
     DeploymentPlan.objects.filter(pk=plan.pk, archived_at__isnull=False).update(
         archived_at=None, updated_at=timezone.now()
     )
+    _refresh_open_pages(plan.pk)
     return DeploymentPlan.objects.get(pk=plan.pk)
+
+
+def _refresh_open_pages(plan_id: int) -> None:
+    """For changes beside the content (members, archive): open pages of the plan reload."""
+    transaction.on_commit(lambda: live.bump(plan_id), robust=True)
 
 
 def _check_role(role: str) -> None:
@@ -264,6 +274,7 @@ def membership_add(*, plan: DeploymentPlan, actor, email: str, role: str) -> Pla
     membership = PlanMembership.objects.create(plan=plan, user=user, role=role, added_by=actor)
     sync_permissions(plan=plan, user=user, role=role)
     transaction.on_commit(lambda: membership_added_notify.delay(membership.pk))
+    _refresh_open_pages(plan.pk)
     return membership
 
 
@@ -290,6 +301,7 @@ def membership_change_role(*, membership: PlanMembership, role: str) -> PlanMemb
     membership.full_clean()
     membership.save(update_fields=["role"])
     sync_permissions(plan=membership.plan, user=membership.user, role=role)
+    _refresh_open_pages(membership.plan_id)
     return membership
 
 
@@ -307,6 +319,9 @@ def membership_remove(*, membership: PlanMembership) -> None:
     membership.plan.documents.filter(owner=membership.user).update(owner=None)
     member_removed.send(sender=DeploymentPlan, plan=membership.plan, user=membership.user)
     membership.delete()
+    # Their tasks and documents lost their assignee: content that signatures may cover.
+    plan_id = membership.plan_id
+    transaction.on_commit(lambda: plan_content_changed.send(sender=DeploymentPlan, plan_id=plan_id))
 
 
 def _check_member(plan: DeploymentPlan, user, field: str) -> None:
@@ -326,8 +341,9 @@ def _clean_work_item(item: WorkItem) -> None:
 
 
 @transaction.atomic
-def work_item_create(*, phase: Phase, title: str, group: str, **fields) -> WorkItem:
-    """Add a task at the end of its phase; due by default at the end of the phase's week."""
+def work_item_create(*, phase: Phase, title: str, group: str, actor=None, **fields) -> WorkItem:
+    """Add a task at the end of its phase; due by default at the end of the phase's week.
+    Its assignee, unless they made it themselves, is notified."""
     plan = plan_lock_writable(phase.plan)
     _check_member(plan, fields.get("assignee"), "assignee")
     last = plan.work_items.aggregate(last=Max("position"))["last"] or 0
@@ -342,14 +358,35 @@ def work_item_create(*, phase: Phase, title: str, group: str, **fields) -> WorkI
     )
     _clean_work_item(item)
     item.save()
+    _tell_assignee(item, actor)
     return item
 
 
+def _tell_assignee(item: WorkItem, actor) -> None:
+    if item.assignee_id is None or (actor is not None and item.assignee_id == actor.pk):
+        return
+    notification_send(
+        user=item.assignee,
+        kind=NotificationKind.TASK_ASSIGNED,
+        key=f"task:{item.pk}:assigned:{timezone.now().timestamp():.0f}",
+        text=f"{_name(actor)} gave you the task “{item.title}” on {item.plan}, due "
+        f"{item.due_on:%d %b %Y}",
+        url=reverse("planning:board", args=[item.plan_id]) + f"#task-{item.pk}",
+        plan_id=item.plan_id,
+    )
+
+
+def _name(user) -> str:
+    return (user.get_full_name() or user.email) if user is not None else "Someone"
+
+
 @transaction.atomic
-def work_item_update(*, item: WorkItem, **changes) -> WorkItem:
+def work_item_update(*, item: WorkItem, actor=None, **changes) -> WorkItem:
+    """Change a task; a new assignee, unless they gave it to themselves, is notified."""
     _only(changes, (*WORK_ITEM_FIELDS, "phase"))
     plan = plan_lock_writable(item.plan)
     item = WorkItem.objects.select_related("phase").get(pk=item.pk)
+    assignee_before = item.assignee_id
     if "assignee" in changes:
         _check_member(plan, changes["assignee"], "assignee")
     if "phase" in changes and changes["phase"].plan_id != plan.pk:
@@ -360,6 +397,8 @@ def work_item_update(*, item: WorkItem, **changes) -> WorkItem:
         item.due_on = item.phase.ends_on
     _clean_work_item(item)
     item.save()
+    if item.assignee_id != assignee_before:
+        _tell_assignee(item, actor)
     return item
 
 
@@ -465,3 +504,29 @@ def contact_update(*, contact: SupportContact, **changes) -> SupportContact:
 def contact_delete(*, contact: SupportContact) -> None:
     plan_lock_writable(contact.plan)
     SupportContact.objects.filter(pk=contact.pk).delete()
+
+
+@transaction.atomic
+def overdue_notify(today: datetime.date | None = None) -> int:
+    """Notify the assignees of open tasks past their due date on plans still in play."""
+    today = today or timezone.localdate()
+    overdue = (
+        WorkItem.objects.filter(due_on__lt=today, assignee__isnull=False, plan__archived_at=None)
+        .exclude(status=WorkItem.Status.DONE)
+        .exclude(plan__status__in=[DeploymentPlan.Status.DEPLOYED, DeploymentPlan.Status.CANCELLED])
+        .select_related("assignee", "plan")
+    )
+    told = 0
+    for item in overdue:
+        told += (
+            notification_send(
+                user=item.assignee,
+                kind=NotificationKind.TASK_OVERDUE,
+                key=f"task:{item.pk}:overdue:{item.due_on.isoformat()}",
+                text=f"Your task “{item.title}” on {item.plan} was due {item.due_on:%d %b %Y}",
+                url=reverse("planning:board", args=[item.plan_id]) + f"#task-{item.pk}",
+                plan_id=item.plan_id,
+            )
+            is not None
+        )
+    return told

@@ -28,3 +28,12 @@ def membership_added_notify(membership_id: int) -> None:
         from_email=None,
         recipient_list=[membership.user.email],
     )
+
+
+@shared_task
+def overdue_notify() -> None:
+    """Once a day: tell each assignee of the tasks of theirs that fell overdue (once per task
+    and due date; a new due date can fall overdue again)."""
+    from planning import services
+
+    services.overdue_notify()

@@ -1,11 +1,11 @@
-from django.urls import path
+from django.urls import include, path
 
-from planning.views import audit, board, plans, register, requirements
+from planning.views import activity, audit, board, live, my_work, plans, register, requirements
 
 app_name = "planning"
 
 plan = "<int:plan_id>/"
-urlpatterns = [
+plan_urlpatterns = [
     path("", plans.plan_list, name="plan_list"),
     path("new/", plans.plan_create, name="plan_create"),
     path(plan, plans.plan_detail, name="plan_detail"),
@@ -16,6 +16,8 @@ urlpatterns = [
     path(plan + "members/<int:membership_id>/role/", plans.member_role, name="member_role"),
     path(plan + "members/<int:membership_id>/remove/", plans.member_remove, name="member_remove"),
     path(plan + "board/", board.board, name="board"),
+    path(plan + "live/", live.live_poll, name="live"),
+    path(plan + "activity/", activity.plan_activity, name="activity"),
     path(plan + "audit/", audit.audit_trail, name="audit"),
     path(plan + "audit.csv", audit.audit_csv, name="audit_csv"),
     path(plan + "phases/<int:phase_id>/tasks/", board.work_item_add, name="work_item_add"),
@@ -58,4 +60,11 @@ urlpatterns = [
         requirements.requirement_import,
         name="requirement_import",
     ),
+]
+
+# "My work" spans all of the user's plans, so it sits beside /plans/ rather than under it: the
+# project includes this module at its root, and the plan URLs above go under plans/ here.
+urlpatterns = [
+    path("plans/", include(plan_urlpatterns)),
+    path("my-work/", my_work.my_work, name="my_work"),
 ]

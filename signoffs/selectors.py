@@ -3,8 +3,10 @@ from dataclasses import dataclass
 
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 
 from planning.models import DeploymentPlan
+from planning.selectors import active_plan_ids
 from signoffs import snapshot
 from signoffs.models import ReadinessPacket, Signoff, SignoffRequirement
 
@@ -102,6 +104,47 @@ def heal_status(plan: DeploymentPlan, state: SignoffState) -> None:
         from signoffs.tasks import plan_changed
 
         transaction.on_commit(lambda: plan_changed.delay(plan.pk))
+
+
+def signoffs_waiting_for(user) -> list[SignoffRequirement]:
+    """The required approval roles the user holds on plans awaiting sign-off or signed off
+    that wait for their decision, each with `waiting` set to "missing" or "stale".
+
+    A role waits when nobody has signed it, when its latest signature is somebody else's (a
+    previous holder's), or when the worker has found the signature stale
+    (`stale_notified_at`), which it does after every change. A current rejection is a
+    decision and does not wait. No digests, as in `missing_signoffs`, so that it costs one
+    query whatever the number of plans; the sign page compares digests.
+    """
+    latest = Signoff.objects.filter(requirement=OuterRef("pk")).order_by("-signed_at", "-id")
+    requirements = (
+        SignoffRequirement.objects.filter(
+            assignee=user,
+            required=True,
+            plan_id__in=active_plan_ids(user),
+            plan__status__in=[
+                DeploymentPlan.Status.AWAITING_SIGNOFF,
+                DeploymentPlan.Status.SIGNED_OFF,
+            ],
+        )
+        .select_related("plan")
+        .annotate(
+            latest_signer_id=Subquery(latest.values("signer_id")[:1]),
+            latest_signed_at=Subquery(latest.values("signed_at")[:1]),
+            latest_stale_at=Subquery(latest.values("stale_notified_at")[:1]),
+        )
+        .order_by("plan__title", "plan_id", "position")
+    )
+    waiting = []
+    for requirement in requirements:
+        if requirement.latest_signer_id != user.pk:
+            requirement.waiting = "missing"
+        elif requirement.latest_stale_at is not None:
+            requirement.waiting = "stale"
+        else:
+            continue
+        waiting.append(requirement)
+    return waiting
 
 
 def signoff_history(plan: DeploymentPlan, limit: int = 50):

@@ -8,12 +8,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from planning import live
 from planning.models import DeploymentPlan
 from planning.services import plan_lock_writable
 from signoffs import packets, pdfsign, snapshot
@@ -21,9 +21,9 @@ from signoffs.models import ReadinessPacket, Signoff, SignoffRequirement
 from signoffs.selectors import signoff_state
 from signoffs.status import status_sync
 from signoffs.tasks import packet_render as packet_render_task
-from signoffs.tasks import role_assigned_notify
 from truststream.audit import describe_events, plan_events_feed, seal_take
-from truststream.models import AuditSeal
+from truststream.models import AuditSeal, NotificationKind
+from truststream.services import notification_send
 
 
 def roles_create(*, plan: DeploymentPlan, **kwargs) -> None:
@@ -61,7 +61,15 @@ def role_assign(*, requirement: SignoffRequirement, assignee) -> SignoffRequirem
             {"assignee": "This person already holds another approval role on this plan."}
         ) from None
     if assignee is not None:
-        transaction.on_commit(lambda: role_assigned_notify.delay(requirement.pk))
+        notification_send(
+            user=assignee,
+            kind=NotificationKind.ROLE_ASSIGNED,
+            key=f"role:{requirement.pk}:{assignee.pk}:{timezone.now().timestamp():.0f}",
+            text=f"You are {requirement.title} for {plan} ({requirement.approves}): review it "
+            "and record your approval or rejection when it is ready",
+            url=reverse("signoffs:signoffs", args=[plan.pk]),
+            plan_id=plan.pk,
+        )
     return requirement
 
 
@@ -164,25 +172,24 @@ def after_plan_change(*, plan_id: int) -> None:
     if plan is None:
         return
     status_sync(plan=plan)
-    url = settings.SITE_URL + reverse("signoffs:signoffs", args=[plan.pk])
     for role in signoff_state(plan).roles:
         signoff = role.latest
         if role.state != "stale" or signoff.stale_notified_at is not None:
             continue
         # Compare-and-set, so that two workers never send the same notice.
-        if Signoff.objects.filter(pk=signoff.pk, stale_notified_at__isnull=True).update(
-            stale_notified_at=timezone.now()
-        ):
-            send_mail(
-                subject=f"[TrustStram] Your signature on {plan} is stale",
-                message=(
-                    f'Hello,\n\nThe plan "{plan.title}" changed in a part your signature as '
-                    f"{signoff.role_title} covers, so that signature no longer applies. Review "
-                    f"the plan and sign again:\n\n{url}\n\n— TrustStram Readiness\n"
-                ),
-                from_email=None,
-                recipient_list=[signoff.signer.email],
-            )
+        with transaction.atomic():
+            if Signoff.objects.filter(pk=signoff.pk, stale_notified_at__isnull=True).update(
+                stale_notified_at=timezone.now()
+            ):
+                notification_send(
+                    user=signoff.signer,
+                    kind=NotificationKind.SIGNATURE_STALE,
+                    key=f"signoff:{signoff.pk}:stale",
+                    text=f"Your signature on {plan} is stale: the plan changed in a part your "
+                    f"signature as {signoff.role_title} covers. Review it and sign again",
+                    url=reverse("signoffs:signoffs", args=[plan.pk]),
+                    plan_id=plan.pk,
+                )
 
 
 def revision_digest(data: dict) -> str:
@@ -286,10 +293,18 @@ class PacketFailure(Exception):
 
 
 def packet_fail(packet_id: int, reason: str) -> None:
-    ReadinessPacket.objects.filter(
+    failed = ReadinessPacket.objects.filter(
         pk=packet_id,
         status__in=[ReadinessPacket.Status.QUEUED, ReadinessPacket.Status.RENDERING],
     ).update(status=ReadinessPacket.Status.FAILED, failure=reason[:500])
+    if failed:
+        _refresh_open_pages(packet_id)
+
+
+def _refresh_open_pages(packet_id: int) -> None:
+    """A packet is ready or failed: open pages of its plan show it without a reload."""
+    plan_id = ReadinessPacket.objects.filter(pk=packet_id).values_list("plan_id", flat=True)[0]
+    live.bump(plan_id)
 
 
 def packet_render(*, packet_id: int) -> None:
@@ -344,9 +359,21 @@ def packet_render(*, packet_id: int) -> None:
             rendered_at=timezone.now(),
             render_seconds=round(elapsed, 3),
         )
+        if finished and packet.requested_by_id is not None:
+            notification_send(
+                user=packet.requested_by,
+                kind=NotificationKind.PACKET_READY,
+                key=f"packet:{packet.pk}:ready",
+                text=f"Readiness packet revision {packet.revision} "
+                f"({packet.get_kind_display().lower()}) of {packet.plan} is ready",
+                url=reverse("signoffs:packet_list", args=[packet.plan_id]),
+                plan_id=packet.plan_id,
+            )
     if not finished:
         # Another render of the same packet finished first; keep one file only.
         default_storage.delete(name)
+    else:
+        _refresh_open_pages(packet_id)
 
 
 def packet_audit_events(packet: ReadinessPacket):

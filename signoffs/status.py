@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from checklists.selectors import readiness
+from planning import live
 from planning.models import DeploymentPlan
 from planning.services import plan_lock_writable
 from signoffs.selectors import signoff_state
@@ -83,4 +84,6 @@ def status_sync(*, plan: DeploymentPlan) -> DeploymentPlan:
         # Compare-and-set: only from the status this decision was made on.
         DeploymentPlan.objects.filter(pk=plan.pk, status=plan.status).update(status=target)
         plan.status = target
+        plan_id = plan.pk
+        transaction.on_commit(lambda: live.bump(plan_id), robust=True)
     return plan

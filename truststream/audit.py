@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Max
@@ -23,12 +24,23 @@ from pghistory.core import event_models
 from truststream.models import AuditSeal
 
 
+def _points_to_plan(model) -> bool:
+    """The event model has a `plan` foreign key to the plan model (a bare `plan_id` number, as
+    a person's notification has, does not make an event part of the plan's trail)."""
+    try:
+        field = model._meta.get_field("plan")
+    except FieldDoesNotExist:
+        return False
+    related = getattr(field, "related_model", None)
+    return related is not None and related._meta.label == settings.AUDIT_PLAN_MODEL
+
+
 def plan_event_models() -> list:
     """Every event model with events that belong to a plan, in a fixed order."""
     chosen = []
     for model in event_models():
         tracked = model.pgh_tracked_model
-        if tracked._meta.label == settings.AUDIT_PLAN_MODEL or hasattr(model, "plan_id"):
+        if tracked._meta.label == settings.AUDIT_PLAN_MODEL or _points_to_plan(model):
             chosen.append(model)
     return sorted(chosen, key=lambda model: model._meta.label)
 

@@ -19,3 +19,18 @@ class TokenForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text="Optional, in UTC. Without it the token works until you revoke it.",
     )
+
+
+class NotificationSettingsForm(forms.Form):
+    """One choice per kind of notification."""
+
+    def __init__(self, *args, current: dict[str, str], **kwargs):
+        from truststream.models import Delivery, NotificationKind
+
+        super().__init__(*args, **kwargs)
+        for kind, label in NotificationKind.choices:
+            self.fields[kind] = forms.ChoiceField(
+                label=label,
+                choices=Delivery.choices,
+                initial=current.get(kind, Delivery.IMMEDIATELY),
+            )

@@ -55,3 +55,81 @@ class AuditSeal(models.Model):
 
     def __str__(self) -> str:
         return f"Seal {self.number} of plan {self.plan_id}"
+
+
+class NotificationKind(models.TextChoices):
+    MENTION = "mention", "Someone mentions you"
+    TASK_ASSIGNED = "task_assigned", "A task is assigned to you"
+    TASK_OVERDUE = "task_overdue", "A task of yours falls overdue"
+    ROLE_ASSIGNED = "role_assigned", "An approval role is given to you"
+    SIGNATURE_STALE = "signature_stale", "A signature of yours turns stale"
+    PACKET_READY = "packet_ready", "A packet you asked for is ready"
+
+
+class Delivery(models.TextChoices):
+    IMMEDIATELY = "immediately", "Immediately"
+    DAILY = "daily", "In a daily digest"
+    NEVER = "never", "Never"
+
+
+@tracked()
+class Notification(models.Model):
+    """Something a person is told about: shown under the bell, and emailed as they chose.
+
+    `key` names the event it tells of (e.g. "task:12:overdue"), so that the same event is
+    told once however often the code that finds it runs.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    plan_id = models.BigIntegerField(null=True, blank=True)
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    key = models.CharField(max_length=100)
+    text = models.CharField(max_length=500)
+    url = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # How it is emailed, fixed when it is made; emailed_at once it was (alone or in a digest).
+    delivery = models.CharField(max_length=12, choices=Delivery.choices)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="notification_once_per_event")
+        ]
+        indexes = [
+            models.Index(
+                fields=["user", "created_at"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread",
+            ),
+            models.Index(
+                fields=["delivery", "created_at"],
+                condition=models.Q(emailed_at__isnull=True),
+                name="notification_to_email",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@tracked()
+class NotificationPreference(models.Model):
+    """How a person wants to be told of one kind of thing; without a row, immediately."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    delivery = models.CharField(max_length=12, choices=Delivery.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="notification_preference_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.kind} {self.delivery}"

@@ -1,4 +1,4 @@
-"""Writes of the core app: personal API tokens."""
+"""Writes of the core app: personal API tokens and notifications."""
 
 import datetime
 import hashlib
@@ -9,7 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from truststream.models import ApiToken
+from truststream.models import (
+    ApiToken,
+    Delivery,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+)
 
 TOKEN_PREFIX = "tsr_"  # noqa: S105 - marks our tokens for secret scanners; not a secret
 MAX_ACTIVE_TOKENS = 20
@@ -69,3 +75,62 @@ def token_authenticate(plain: str):
     if token.last_used_at is None or now - token.last_used_at > datetime.timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+# Notifications
+
+
+def notification_delivery(user, kind: str) -> str:
+    preference = NotificationPreference.objects.filter(user=user, kind=kind).first()
+    return preference.delivery if preference else Delivery.IMMEDIATELY
+
+
+def notification_send(
+    *, user, kind: str, key: str, text: str, url: str, plan_id: int | None = None
+) -> Notification | None:
+    """Tell `user` of something, as they chose for its kind, once per `key`.
+
+    Call it inside the transaction that made the change: an immediate email is queued when
+    that commits. Nothing is made for a kind they chose never to hear of.
+    """
+    delivery = notification_delivery(user, kind)
+    if delivery == Delivery.NEVER:
+        return None
+    notification, created = Notification.objects.get_or_create(
+        user=user,
+        key=key[:100],
+        defaults={
+            "kind": kind,
+            "text": text[:500],
+            "url": url[:500],
+            "plan_id": plan_id,
+            "delivery": delivery,
+        },
+    )
+    if created and delivery == Delivery.IMMEDIATELY:
+        from truststream.tasks import notification_email
+
+        transaction.on_commit(lambda: notification_email.delay(notification.pk), robust=True)
+    return notification if created else None
+
+
+def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:
+    """Mark the user's notifications read: these ones, or all of them."""
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())
+
+
+@transaction.atomic
+def notification_preferences_set(*, user, choices: dict[str, str]) -> None:
+    """Set how the user hears of each kind; all or nothing."""
+    for kind, delivery in choices.items():
+        if kind not in NotificationKind.values:
+            raise ValidationError({kind: "Unknown kind of notification."})
+        if delivery not in Delivery.values:
+            raise ValidationError({kind: "Choose immediately, a daily digest or never."})
+    for kind, delivery in choices.items():
+        NotificationPreference.objects.update_or_create(
+            user=user, kind=kind, defaults={"delivery": delivery}
+        )

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -130,6 +131,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "truststream.views.notifications_unread",
             ],
         },
     }
@@ -176,6 +178,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("SIGNOFF_SWEEP_SECONDS", 300),
     },
     "packets-requeue": {"task": "signoffs.tasks.packets_requeue", "schedule": 300},
+    "notifications-digest": {
+        "task": "truststream.tasks.notifications_digest",
+        "schedule": crontab(hour=env_int("NOTIFICATION_DIGEST_HOUR", 7), minute=0),
+    },
+    "tasks-overdue": {
+        "task": "planning.tasks.overdue_notify",
+        "schedule": crontab(hour=env_int("NOTIFICATION_DIGEST_HOUR", 7), minute=0),
+    },
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900)}
 

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,8 +12,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from truststream import services
-from truststream.forms import TokenForm, apply_validation_error
-from truststream.models import ApiToken
+from truststream.forms import NotificationSettingsForm, TokenForm, apply_validation_error
+from truststream.models import ApiToken, Notification, NotificationPreference
 
 
 def home(request: HttpRequest):
@@ -87,3 +88,65 @@ def token_revoke(request: HttpRequest, token_id: int):
     services.token_revoke(token=token)
     messages.success(request, f"Token “{token.name}” revoked. Calls made with it now fail.")
     return redirect("tokens")
+
+
+def notifications_unread(request: HttpRequest) -> dict:
+    """Context processor: the bell's count, one query per page for signed-in people."""
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    return {"unread_notifications": _unread(request.user)}
+
+
+def _unread(user) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+@login_required
+@require_GET
+def notifications(request: HttpRequest):
+    page = Paginator(
+        Notification.objects.filter(user=request.user).order_by("-created_at", "-id"), 30
+    ).get_page(request.GET.get("page"))
+    return render(request, "account/notifications.html", {"page": page})
+
+
+@login_required
+@require_POST
+def notification_open(request: HttpRequest, notification_id: int):
+    """Mark one notification read and go to the thing it tells of."""
+    notification = get_object_or_404(Notification, pk=notification_id, user=request.user)
+    services.notifications_mark_read(user=request.user, ids=[notification.pk])
+    return redirect(_safe(notification.url))
+
+
+def _safe(url: str) -> str:
+    # Notification URLs are our own paths; anything else goes to the list instead.
+    return url if url.startswith("/") and not url.startswith("//") else "/notifications/"
+
+
+@login_required
+@require_POST
+def notifications_read_all(request: HttpRequest):
+    count = services.notifications_mark_read(user=request.user)
+    messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked read.")
+    return redirect("notifications")
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_settings(request: HttpRequest):
+    current = dict(
+        NotificationPreference.objects.filter(user=request.user).values_list("kind", "delivery")
+    )
+    form = NotificationSettingsForm(request.POST or None, current=current)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.notification_preferences_set(user=request.user, choices=form.cleaned_data)
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, "Your notification settings are saved.")
+            return redirect("notification_settings")
+    status = 400 if form.errors else 200
+    return render(request, "account/notification_settings.html", {"form": form}, status=status)

@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -32,7 +32,7 @@ def work_item_add(request: HttpRequest, plan, phase_id: int) -> HttpResponse:
     form = WorkItemAddForm(request.POST)
     if form.is_valid():
         try:
-            item = services.work_item_create(phase=phase, **form.cleaned_data)
+            item = services.work_item_create(phase=phase, actor=request.user, **form.cleaned_data)
         except ValidationError as error:
             apply_validation_error(form, error)
         else:
@@ -42,13 +42,16 @@ def work_item_add(request: HttpRequest, plan, phase_id: int) -> HttpResponse:
     return render(request, "planning/board.html", context, status=400)
 
 
-@plan_view(CHANGE, methods=("GET", "POST"))
+@plan_view(methods=("GET", "POST"))
 def work_item_edit(request: HttpRequest, plan, item_id: int) -> HttpResponse:
-    item = get_part(plan, WorkItem.objects.select_related("phase"), item_id)
+    """The task's page: its form for editors and owners, and its comments for every member."""
+    if request.method == "POST" and not plan.editable:
+        raise PermissionDenied
+    item = get_part(plan, WorkItem.objects.select_related("phase", "assignee"), item_id)
     form = WorkItemForm(request.POST or None, instance=item, plan=plan)
     if request.method == "POST" and form.is_valid():
         try:
-            services.work_item_update(item=item, **form.cleaned_data)
+            services.work_item_update(item=item, actor=request.user, **form.cleaned_data)
         except ValidationError as error:
             apply_validation_error(form, error)
         else:
@@ -70,7 +73,7 @@ def work_item_status(request: HttpRequest, plan, item_id: int) -> HttpResponse:
     status = 200
     if form.is_valid():
         try:
-            item = services.work_item_update(item=item, **form.cleaned_data)
+            item = services.work_item_update(item=item, actor=request.user, **form.cleaned_data)
         except ValidationError as error:
             apply_validation_error(form, error)
     if form.errors:

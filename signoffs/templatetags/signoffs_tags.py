@@ -16,6 +16,12 @@ def signoff_summary(plan):
     return {"plan": plan, "state": state}
 
 
+@register.inclusion_tag("signoffs/_my_signoffs.html")
+def my_signoffs(user):
+    """The "My work" page's sign-offs panel."""
+    return {"roles": selectors.signoffs_waiting_for(user)}
+
+
 @register.inclusion_tag("signoffs/_status_actions.html", takes_context=True)
 def status_actions(context, plan):
     """The buttons that move the plan to another status, for those who may."""

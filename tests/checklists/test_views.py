@@ -279,7 +279,9 @@ def test_pages_cost_the_same_queries_for_ten_times_the_items(
     client = client_for(editor)
     url = reverse(page, args=[plan.pk])
     client.get(url)
-    # The user, the plan, its permissions, then each page's own reads, none per item.
-    expected = {"checklists:checklists": 8, "checklists:readiness": 8, "planning:plan_detail": 26}
+    # The user, the plan, its permissions, the bell's unread count, then each page's own
+    # reads (the overview's comment thread: its comments and the members to mention), none per
+    # item.
+    expected = {"checklists:checklists": 9, "checklists:readiness": 9, "planning:plan_detail": 29}
     with django_assert_num_queries(expected[page]):
         assert client.get(url).status_code == 200

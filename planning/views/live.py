@@ -1,0 +1,63 @@
+import json
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from planning import live
+from planning.models import PlanMembership
+from truststream.models import Notification
+
+
+def _unread(user) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def poller_context(plan_id: int, user, unread: int | None = None) -> dict:
+    """What the poller element needs: its ETag, the other members who have the plan open,
+    and the bell's count, which it refreshes out of band."""
+    present = live.here(plan_id, user.pk)
+    unread = _unread(user) if unread is None else unread
+    tag = live.etag(live.version(plan_id), present, unread)
+    others = (
+        get_user_model()
+        .objects.filter(pk__in=[pk for pk in present if pk != user.pk])
+        .order_by("first_name", "last_name", "email")
+    )
+    return {
+        "plan_id": plan_id,
+        "etag": tag,
+        "headers": json.dumps({"If-None-Match": tag}),
+        "others": others,
+        "interval": live.POLL_SECONDS,
+        "unread_notifications": unread,
+    }
+
+
+@login_required
+@require_GET
+def live_poll(request: HttpRequest, plan_id: int) -> HttpResponse:
+    """A plan page's poll: 304 while nothing changed; otherwise the poller again (who is here)
+    and, when the plan itself changed, the `plan-changed` event that reloads the page's
+    content. Kept to two small queries (membership, unread count): it runs every few seconds
+    for every open page."""
+    if not PlanMembership.objects.filter(plan_id=plan_id, user=request.user).exists():
+        raise Http404
+    sent = request.headers.get("If-None-Match", "")
+    present = live.here(plan_id, request.user.pk)
+    current = live.version(plan_id)
+    unread = _unread(request.user)
+    tag = live.etag(current, present, unread)
+    if sent == tag:
+        response = HttpResponse(status=304)
+    else:
+        context = poller_context(plan_id, request.user, unread)
+        response = render(request, "planning/_live.html", {**context, "oob": True})
+        seen = live.etag_version(sent)
+        if seen is not None and seen != current:
+            response["HX-Trigger"] = "plan-changed"
+    response["ETag"] = tag
+    response["Cache-Control"] = "no-store"
+    return response

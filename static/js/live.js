@@ -1,0 +1,45 @@
+// Live plan pages. The poller (#live, polled by htmx) fires "plan-changed" when someone else
+// changed the plan; this script then reloads the page's content (#live-content) in place. It
+// waits while the person is typing: a field with focus, or text typed and not yet saved.
+(function () {
+  "use strict";
+  let pending = false;
+
+  function typing(region) {
+    const active = document.activeElement;
+    if (active && region.contains(active) && active.matches("input, textarea, select")) {
+      return true;
+    }
+    return Array.from(region.querySelectorAll("textarea, input")).some(function (field) {
+      return field.type !== "hidden" && field.type !== "radio" && field.type !== "checkbox" &&
+        field.type !== "file" && field.value !== field.defaultValue;
+    });
+  }
+
+  async function refresh() {
+    const region = document.getElementById("live-content");
+    if (!region) return;
+    if (typing(region)) { pending = true; return; }
+    pending = false;
+    const response = await fetch(window.location.href, {
+      headers: { "X-Live-Refresh": "1" }, credentials: "same-origin",
+    });
+    if (!response.ok || response.redirected) return;
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    const fresh = page.getElementById("live-content");
+    if (!fresh) return;
+    if (typing(region)) { pending = true; return; }
+    region.innerHTML = fresh.innerHTML;
+    if (window.htmx) window.htmx.process(region);
+    region.dispatchEvent(new CustomEvent("live:refreshed", { bubbles: true }));
+  }
+
+  document.addEventListener("plan-changed", refresh);
+  // Once the person leaves the field (or saves), a refresh that waited happens.
+  document.addEventListener("focusout", function () {
+    window.setTimeout(function () { if (pending) refresh(); }, 200);
+  });
+  document.addEventListener("htmx:afterRequest", function () {
+    window.setTimeout(function () { if (pending) refresh(); }, 200);
+  });
+})();

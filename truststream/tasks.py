@@ -1,0 +1,80 @@
+from celery import shared_task
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from truststream.models import Delivery, Notification
+
+FOOTER = "\n\nChoose how you hear of each kind of thing: {settings_url}\n\n— TrustStram Readiness\n"
+
+
+def _footer() -> str:
+    return FOOTER.format(settings_url=settings.SITE_URL + reverse("notification_settings"))
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notification_email(notification_id: int) -> None:
+    """Email one notification its person wanted at once; never twice (compare-and-set), and
+    again on a retry if sending failed."""
+    notification = Notification.objects.select_related("user").filter(pk=notification_id).first()
+    if notification is None or notification.delivery != Delivery.IMMEDIATELY:
+        return
+    # Marked and sent in one transaction: when the mail server fails, the mark is undone and the
+    # retry sends it; the row stays locked meanwhile, so a repeated message waits, then skips.
+    with transaction.atomic():
+        if not Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
+            emailed_at=timezone.now()
+        ):
+            return
+        send_mail(
+            subject=f"[TrustStram] {notification.text}"[:200],
+            message=f"Hello,\n\n{notification.text}\n\n{settings.SITE_URL}{notification.url}"
+            + _footer(),
+            from_email=None,
+            recipient_list=[notification.user.email],
+        )
+
+
+@shared_task
+def notifications_digest() -> None:
+    """Once a day: one email per person with what they chose to hear of in a digest."""
+    users = (
+        Notification.objects.filter(delivery=Delivery.DAILY, emailed_at__isnull=True)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    for user_id in list(users):
+        digest_send(user_id)
+
+
+def digest_send(user_id: int) -> int:
+    """Email one person's waiting digest notifications; the rows are locked so that two runs
+    never send the same one. Returns how many were sent."""
+    with transaction.atomic():
+        waiting = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(user_id=user_id, delivery=Delivery.DAILY, emailed_at__isnull=True)
+            .order_by("created_at", "id")
+        )
+        if not waiting:
+            return 0
+        user = get_user_model().objects.get(pk=user_id)
+        lines = "\n".join(
+            f"- {n.created_at:%d %b %H:%M} UTC: {n.text}\n  {settings.SITE_URL}{n.url}"
+            for n in waiting
+        )
+        Notification.objects.filter(pk__in=[n.pk for n in waiting]).update(
+            emailed_at=timezone.now()
+        )
+        count = len(waiting)
+        send_mail(
+            subject=f"[TrustStram] Your daily digest: {count} "
+            f"notification{'s' if count != 1 else ''}",
+            message=f"Hello,\n\nSince your last digest:\n\n{lines}" + _footer(),
+            from_email=None,
+            recipient_list=[user.email],
+        )
+    return count
