@@ -13,6 +13,7 @@ from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
@@ -25,6 +26,8 @@ from checklists.models import (
 )
 from planning.models import DeploymentPlan
 from planning.services import plan_lock_writable
+from truststream.models import NotificationKind
+from truststream.services import notification_send
 
 State = ChecklistItem.State
 
@@ -170,9 +173,20 @@ def item_assign(*, item: ChecklistItem, actor, assignee, version: int | None) ->
     )
     if current.assignee_id == (assignee.pk if assignee else None):
         return current  # already so: no new version, nothing for the audit trail
-    return _compare_and_set(
+    item = _compare_and_set(
         item, current.version if version is None else version, actor, assignee=assignee
     )
+    if assignee is not None and assignee.pk != actor.pk:
+        notification_send(
+            user=assignee,
+            kind=NotificationKind.TASK_ASSIGNED,
+            key=f"item:{item.pk}:assigned:{timezone.now().timestamp():.0f}",
+            text=f"{actor.get_full_name() or actor.email} gave you the checklist item "
+            f"“{item.text}” on {plan}",
+            url=reverse("checklists:item_detail", args=[plan.pk, item.pk]),
+            plan_id=plan.pk,
+        )
+    return item
 
 
 def items_release(*, plan: DeploymentPlan, user, **kwargs) -> None:

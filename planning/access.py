@@ -13,6 +13,7 @@ from django.http import Http404, HttpResponseNotAllowed
 from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import assign_perm, remove_perm
 
+from planning import live
 from planning.models import DeploymentPlan, PlanMembership
 
 VIEW = "view_deploymentplan"
@@ -90,6 +91,9 @@ def plan_view(perm: str = VIEW, methods: tuple[str, ...] = ("GET",)):
         @login_required
         def wrapper(request, plan_id: int, *args, **kwargs):
             plan = get_plan_for_user(request.user, plan_id)
+            # Before the page reads the plan: a change committing while it renders is then
+            # newer than what the page's poller says it has seen, and is fetched.
+            request.live_version = live.version(plan.pk)
             if request.method not in allowed:
                 return HttpResponseNotAllowed(sorted(allowed))
             if perm not in plan.permissions:

@@ -98,7 +98,7 @@ def plan_lock_writable(plan: DeploymentPlan, *, content: bool = True) -> Deploym
     if content:
         plan_id = plan.pk
         transaction.on_commit(
-            lambda: plan_content_changed.send(sender=DeploymentPlan, plan_id=plan_id)
+            lambda: plan_content_changed.send_robust(sender=DeploymentPlan, plan_id=plan_id)
         )
     return plan
 
@@ -321,7 +321,9 @@ def membership_remove(*, membership: PlanMembership) -> None:
     membership.delete()
     # Their tasks and documents lost their assignee: content that signatures may cover.
     plan_id = membership.plan_id
-    transaction.on_commit(lambda: plan_content_changed.send(sender=DeploymentPlan, plan_id=plan_id))
+    transaction.on_commit(
+        lambda: plan_content_changed.send_robust(sender=DeploymentPlan, plan_id=plan_id)
+    )
 
 
 def _check_member(plan: DeploymentPlan, user, field: str) -> None:

@@ -176,6 +176,8 @@ def after_plan_change(*, plan_id: int) -> None:
         signoff = role.latest
         if role.state != "stale" or signoff.stale_notified_at is not None:
             continue
+        if not plan.memberships.filter(user_id=signoff.signer_id).exists():
+            continue  # they left the plan: nothing to tell them, nothing they could do
         # Compare-and-set, so that two workers never send the same notice.
         with transaction.atomic():
             if Signoff.objects.filter(pk=signoff.pk, stale_notified_at__isnull=True).update(
@@ -359,7 +361,11 @@ def packet_render(*, packet_id: int) -> None:
             rendered_at=timezone.now(),
             render_seconds=round(elapsed, 3),
         )
-        if finished and packet.requested_by_id is not None:
+        requester_is_member = (
+            packet.requested_by_id is not None
+            and packet.plan.memberships.filter(user_id=packet.requested_by_id).exists()
+        )
+        if finished and requester_is_member:
             notification_send(
                 user=packet.requested_by,
                 kind=NotificationKind.PACKET_READY,

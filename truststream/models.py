@@ -59,7 +59,7 @@ class AuditSeal(models.Model):
 
 class NotificationKind(models.TextChoices):
     MENTION = "mention", "Someone mentions you"
-    TASK_ASSIGNED = "task_assigned", "A task is assigned to you"
+    TASK_ASSIGNED = "task_assigned", "A task or checklist item is assigned to you"
     TASK_OVERDUE = "task_overdue", "A task of yours falls overdue"
     ROLE_ASSIGNED = "role_assigned", "An approval role is given to you"
     SIGNATURE_STALE = "signature_stale", "A signature of yours turns stale"

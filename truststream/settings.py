@@ -182,9 +182,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "truststream.tasks.notifications_digest",
         "schedule": crontab(hour=env_int("NOTIFICATION_DIGEST_HOUR", 7), minute=0),
     },
+    # An hour before the digest, so that the day's overdue notices are in it.
     "tasks-overdue": {
         "task": "planning.tasks.overdue_notify",
-        "schedule": crontab(hour=env_int("NOTIFICATION_DIGEST_HOUR", 7), minute=0),
+        "schedule": crontab(hour=(env_int("NOTIFICATION_DIGEST_HOUR", 7) - 1) % 24, minute=0),
     },
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900)}

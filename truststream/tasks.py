@@ -30,7 +30,8 @@ def notification_email(notification_id: int) -> None:
         ):
             return
         send_mail(
-            subject=f"[TrustStram] {notification.text}"[:200],
+            # A header holds one line: titles written elsewhere may carry line breaks.
+            subject=f"[TrustStram] {' '.join(notification.text.split())}"[:200],
             message=f"Hello,\n\n{notification.text}\n\n{settings.SITE_URL}{notification.url}"
             + _footer(),
             from_email=None,

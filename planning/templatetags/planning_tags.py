@@ -1,6 +1,6 @@
 from django import template
 
-from planning import selectors
+from planning import live, selectors
 
 register = template.Library()
 
@@ -37,4 +37,11 @@ def live_poller(context, plan):
     """The element through which an open plan page learns of changes and of who else is here."""
     from planning.views.live import poller_context
 
-    return poller_context(plan.pk, context["request"].user, context.get("unread_notifications"))
+    request = context["request"]
+    version = getattr(request, "live_version", None)
+    return poller_context(
+        plan.pk,
+        request.user,
+        version=live.version(plan.pk) if version is None else version,
+        unread=context.get("unread_notifications") or 0,
+    )

@@ -1,7 +1,6 @@
 import json
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -15,12 +14,14 @@ def _unread(user) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
 
 
-def poller_context(plan_id: int, user, unread: int | None = None) -> dict:
-    """What the poller element needs: its ETag, the other members who have the plan open,
-    and the bell's count, which it refreshes out of band."""
-    present = live.here(plan_id, user.pk)
-    unread = _unread(user) if unread is None else unread
-    tag = live.etag(live.version(plan_id), present, unread)
+def poller_context(
+    plan_id: int, user, *, version: int, unread: int, present: list[int] | None = None
+) -> dict:
+    """What the poller element needs: its ETag (from the plan `version` the page was read
+    at), the other members who have the plan open, and the bell's count, which it refreshes
+    out of band."""
+    present = live.here(plan_id, user.pk) if present is None else present
+    tag = live.etag(version, present, unread)
     others = (
         get_user_model()
         .objects.filter(pk__in=[pk for pk in present if pk != user.pk])
@@ -36,13 +37,18 @@ def poller_context(plan_id: int, user, unread: int | None = None) -> dict:
     }
 
 
-@login_required
 @require_GET
 def live_poll(request: HttpRequest, plan_id: int) -> HttpResponse:
     """A plan page's poll: 304 while nothing changed; otherwise the poller again (who is here)
     and, when the plan itself changed, the `plan-changed` event that reloads the page's
     content. Kept to two small queries (membership, unread count): it runs every few seconds
     for every open page."""
+    if not request.user.is_authenticated:
+        # Signed out meanwhile: reload the page, which then asks them to sign in (following
+        # the redirect would put the login form in the page's header).
+        response = HttpResponse(status=401)
+        response["HX-Refresh"] = "true"
+        return response
     if not PlanMembership.objects.filter(plan_id=plan_id, user=request.user).exists():
         raise Http404
     sent = request.headers.get("If-None-Match", "")
@@ -53,7 +59,9 @@ def live_poll(request: HttpRequest, plan_id: int) -> HttpResponse:
     if sent == tag:
         response = HttpResponse(status=304)
     else:
-        context = poller_context(plan_id, request.user, unread)
+        context = poller_context(
+            plan_id, request.user, version=current, unread=unread, present=present
+        )
         response = render(request, "planning/_live.html", {**context, "oob": True})
         seen = live.etag_version(sent)
         if seen is not None and seen != current:

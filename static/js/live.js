@@ -5,15 +5,34 @@
   "use strict";
   let pending = false;
 
+  function unsaved(field) {
+    if (field.matches("select")) {
+      const options = Array.from(field.options);
+      if (field.multiple) {
+        return options.some(function (option) { return option.selected !== option.defaultSelected; });
+      }
+      // With no option marked selected in the page, the first one is the default.
+      const initial = Math.max(0, options.findIndex(function (option) {
+        return option.defaultSelected;
+      }));
+      return field.selectedIndex !== -1 && field.selectedIndex !== initial;
+    }
+    if (field.type === "checkbox" || field.type === "radio") {
+      return field.checked !== field.defaultChecked;
+    }
+    if (field.type === "hidden" || field.type === "file") return false;
+    return field.value !== field.defaultValue;
+  }
+
+  // Busy: a field has focus, a field holds something not saved, or the page shows what went
+  // wrong with a form (the answer to a POST, whose text a reload would throw away).
   function typing(region) {
     const active = document.activeElement;
     if (active && region.contains(active) && active.matches("input, textarea, select")) {
       return true;
     }
-    return Array.from(region.querySelectorAll("textarea, input")).some(function (field) {
-      return field.type !== "hidden" && field.type !== "radio" && field.type !== "checkbox" &&
-        field.type !== "file" && field.value !== field.defaultValue;
-    });
+    if (region.querySelector(".errorlist, .field-error")) return true;
+    return Array.from(region.querySelectorAll("input, textarea, select")).some(unsaved);
   }
 
   async function refresh() {

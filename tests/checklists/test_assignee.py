@@ -43,6 +43,18 @@ def test_it_assigns_a_member_and_records_who_did_it(plan, editor, viewer):
     assert (event.assignee_id, event.changed_by_id) == (viewer.pk, editor.pk)
 
 
+def test_the_new_assignee_is_notified_with_a_link_to_the_item(plan, editor, viewer):
+    from truststream.models import Notification
+
+    item = services.item_assign(item=item_of(plan), actor=editor, assignee=viewer, version=1)
+    notification = Notification.objects.get(user=viewer)
+    assert notification.kind == "task_assigned"
+    assert item.text in notification.text
+    assert notification.url == detail_url(plan, item)
+    services.item_assign(item=item_of(plan), actor=editor, assignee=editor, version=None)
+    assert not Notification.objects.filter(user=editor).exists()  # they took it themselves
+
+
 def test_assigning_the_same_member_again_changes_nothing(plan, editor, viewer):
     services.item_assign(item=item_of(plan), actor=editor, assignee=viewer, version=1)
     item = services.item_assign(item=item_of(plan), actor=editor, assignee=viewer, version=2)

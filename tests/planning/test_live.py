@@ -13,6 +13,17 @@ def poll(client, plan, etag=None):
     return client.get(reverse("planning:live", args=[plan.pk]), headers=headers)
 
 
+def test_a_change_after_the_page_was_read_reaches_it(client_for, plan, viewer):
+    """The page's poller carries the version read before the page read the plan."""
+    client = client_for(viewer)
+    page = client.get(reverse("planning:plan_detail", args=[plan.pk]))
+    version = live.etag_version(page.context["etag"])
+    live.bump(plan.pk)  # a change that committed after the page was read
+    response = poll(client, plan, page.context["etag"])
+    assert version == live.version(plan.pk) - 1
+    assert response["HX-Trigger"] == "plan-changed"
+
+
 def test_nothing_changed_is_a_304_and_a_change_reloads_the_page(
     client_for, plan, editor, viewer, django_capture_on_commit_callbacks
 ):
@@ -60,8 +71,9 @@ def test_people_who_left_are_no_longer_shown(client_for, plan, editor, viewer):
 
 def test_the_poll_is_for_members_only(client_for, plan, outsider):
     assert poll(client_for(outsider), plan).status_code == 404
+    # Signed out meanwhile: the page reloads itself, and then asks them to sign in.
     response = poll(client_for(None), plan)
-    assert response.status_code == 302 and reverse("account_login") in response["Location"]
+    assert response.status_code == 401 and response["HX-Refresh"] == "true"
 
 
 def test_the_poll_costs_three_queries(client_for, plan, viewer, django_assert_num_queries):

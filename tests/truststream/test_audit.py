@@ -267,3 +267,29 @@ def test_the_csv_export_neutralises_formulas(client_for, plan, editor, viewer):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert "'=HYPERLINK" in content
     assert ",=HYPERLINK" not in content and '"=HYPERLINK' not in content
+
+
+def test_a_column_added_to_an_event_table_later_leaves_older_seals_valid(plan):
+    """ChecklistItemEvent gained `assignee_id` after seals existed: while it is empty, an
+    event digests as it did before the column was there."""
+    import hashlib
+    import json
+
+    from django.apps import apps
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    model = apps.get_model("checklists", "ChecklistItemEvent")
+    event = model.objects.filter(plan_id=plan.pk).first()
+    assert event.assignee_id is None
+    before = {
+        field.attname: getattr(event, field.attname)
+        for field in model._meta.concrete_fields
+        if field.attname not in ("pgh_id", "assignee_id")
+    }
+    canonical = json.dumps(
+        {"table": model._meta.label, "id": event.pgh_id, "data": before},
+        sort_keys=True,
+        separators=(",", ":"),
+        cls=DjangoJSONEncoder,
+    )
+    assert audit.event_digest(model, event) == hashlib.sha256(canonical.encode()).hexdigest()
