@@ -89,6 +89,7 @@ class ItemOut(Schema):
     note: str
     links: list[LinkOut]
     version: int
+    assignee: str | None = Field(None, description="The email of the member it is assigned to")
     changed_by: str | None
     changed_at: datetime.datetime | None
 
@@ -169,6 +170,7 @@ def _item_out(item: ChecklistItem, links=None) -> dict:
             for link in (links if links is not None else item.links.all())
         ],
         "version": item.version,
+        "assignee": item.assignee.email if item.assignee_id else None,
         "changed_by": (who.get_full_name() or who.email) if who else None,
         "changed_at": item.changed_at,
     }
@@ -193,7 +195,9 @@ def list_checklists(request, plan_id: int):
 
 def _item_for(request, item_id: int, perm: str) -> ChecklistItem:
     try:
-        item = ChecklistItem.objects.select_related("checklist", "changed_by").get(pk=item_id)
+        item = ChecklistItem.objects.select_related("checklist", "changed_by", "assignee").get(
+            pk=item_id
+        )
     except ChecklistItem.DoesNotExist:
         raise Http404 from None
     item.plan = get_plan_for_user(request.user, item.plan_id, perm)

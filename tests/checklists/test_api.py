@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from checklists import services
 from checklists.models import ChecklistItem, EvidenceLink
 from planning import services as planning_services
 from tests.factories import make_plan
@@ -371,3 +372,11 @@ def test_an_archived_plan_cannot_be_changed_through_the_api(plan, owner):
     body = assert_error(response, 400)
     assert "archived" in json.dumps(body["errors"])
     assert snapshot(plan) == before
+
+
+def test_an_item_says_who_it_is_assigned_to(plan, editor, viewer):
+    item = first_item(plan)
+    path = f"/items/{item.pk}"
+    assert call("get", path, token_of(viewer)).json()["assignee"] is None
+    services.item_assign(item=item, actor=editor, assignee=viewer, version=None)
+    assert call("get", path, token_of(viewer, "second")).json()["assignee"] == viewer.email
