@@ -758,11 +758,12 @@ def _comment_target(change, look) -> tuple[str, str]:
     item_id, task_id = change.data.get("item_id"), change.data.get("work_item_id")
     if item_id:
         text = look.item_texts.get(item_id)
-        link = _url("checklists:item_detail", look.plan_id, item_id)
+        link = _url("checklists:item_detail", look.plan_id, item_id, anchor="comments")
         return (_quote(text) if text else "a checklist item"), link
     if task_id:
         title = look.task_titles.get(task_id)
-        link = _url("planning:board", look.plan_id, anchor=f"task-{task_id}")
+        # The task's own page, where its thread is.
+        link = _url("planning:work_item_edit", look.plan_id, task_id, anchor="comments")
         return (f"task {_quote(title)}" if title else "a task"), link
     return "the plan", _url("planning:plan_detail", look.plan_id)
 

@@ -269,7 +269,9 @@ def test_the_rules_read_events_without_the_database_but_for_names(plan, owner, e
         "The system added playbook 'TrustStram v4.4'",
         f"The system removed task '{task.title}'",
     ]
-    assert told[1].link == reverse("checklists:item_detail", args=[plan.pk, item.pk])
+    assert told[1].link == (
+        reverse("checklists:item_detail", args=[plan.pk, item.pk]) + "#comments"
+    )
     assert (told[3].via, told[3].kind, told[4].kind) == ("command fix_dates", "plan", "")
     assert told[5].link == ""
 
