@@ -76,6 +76,16 @@ def test_the_poll_is_for_members_only(client_for, plan, outsider):
     assert response.status_code == 401 and response["HX-Refresh"] == "true"
 
 
+def test_a_superuser_who_may_open_the_plan_may_poll_it(client_for, plan, outsider):
+    outsider.is_superuser = True
+    outsider.save()
+    assert poll(client_for(outsider), plan).status_code == 200
+    plan_id = plan.pk
+    plan.delete()
+    response = client_for(outsider).get(reverse("planning:live", args=[plan_id]))
+    assert response.status_code == 404
+
+
 def test_the_poll_costs_three_queries(client_for, plan, viewer, django_assert_num_queries):
     client = client_for(viewer)
     etag = poll(client, plan)["ETag"]
