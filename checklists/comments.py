@@ -87,10 +87,6 @@ def _mention(comment: Comment, author) -> None:
         )
 
 
-def _refresh(plan_id: int) -> None:
-    transaction.on_commit(lambda: live.bump(plan_id), robust=True)
-
-
 @transaction.atomic
 def comment_add(
     *,
@@ -114,7 +110,7 @@ def comment_add(
     )
     comment.save()
     _mention(comment, author)
-    _refresh(plan.pk)
+    live.bump_on_commit(plan.pk)
     return comment
 
 
@@ -131,7 +127,7 @@ def comment_edit(*, comment: Comment, actor, body: str) -> Comment:
         comment.edited_at = timezone.now()
         comment.save(update_fields=["body", "edited_at"])
         _mention(comment, actor)
-        _refresh(comment.plan_id)
+        live.bump_on_commit(comment.plan_id)
     return comment
 
 
@@ -145,4 +141,4 @@ def comment_delete(*, comment: Comment, actor) -> None:
     if comment.author_id != actor.pk and not is_owner:
         raise PermissionDenied
     Comment.objects.filter(pk=comment.pk).delete()
-    _refresh(comment.plan_id)
+    live.bump_on_commit(comment.plan_id)

@@ -19,6 +19,7 @@ from functools import cache
 
 import redis
 from django.conf import settings
+from django.db import transaction
 
 # How often pages ask, and how long someone counts as "here" after their page last asked.
 POLL_SECONDS = 3
@@ -43,6 +44,13 @@ def bump(plan_id: int, **kwargs) -> None:
     """The plan changed: every open page of it reloads its content at its next poll. Also the
     receiver of `plan_content_changed`, sent after the change committed."""
     _client().incr(_key(plan_id, "version"))
+
+
+def bump_on_commit(plan_id: int) -> None:
+    """For changes that `plan_content_changed` does not announce (members, archive, status,
+    comments): open pages of the plan reload once the change has committed. A Redis failure
+    is logged and does not fail the change."""
+    transaction.on_commit(lambda: bump(plan_id), robust=True)
 
 
 def here(plan_id: int, user_id: int) -> list[int]:

@@ -235,7 +235,7 @@ def plan_archive(*, plan: DeploymentPlan) -> DeploymentPlan:
     DeploymentPlan.objects.filter(pk=plan.pk, archived_at__isnull=True).update(
         archived_at=timezone.now(), updated_at=timezone.now()
     )
-    _refresh_open_pages(plan.pk)
+    live.bump_on_commit(plan.pk)
     return DeploymentPlan.objects.get(pk=plan.pk)
 
 
@@ -244,13 +244,8 @@ def plan_restore(*, plan: DeploymentPlan) -> DeploymentPlan:
     DeploymentPlan.objects.filter(pk=plan.pk, archived_at__isnull=False).update(
         archived_at=None, updated_at=timezone.now()
     )
-    _refresh_open_pages(plan.pk)
+    live.bump_on_commit(plan.pk)
     return DeploymentPlan.objects.get(pk=plan.pk)
-
-
-def _refresh_open_pages(plan_id: int) -> None:
-    """For changes beside the content (members, archive): open pages of the plan reload."""
-    transaction.on_commit(lambda: live.bump(plan_id), robust=True)
 
 
 def _check_role(role: str) -> None:
@@ -274,7 +269,7 @@ def membership_add(*, plan: DeploymentPlan, actor, email: str, role: str) -> Pla
     membership = PlanMembership.objects.create(plan=plan, user=user, role=role, added_by=actor)
     sync_permissions(plan=plan, user=user, role=role)
     transaction.on_commit(lambda: membership_added_notify.delay(membership.pk))
-    _refresh_open_pages(plan.pk)
+    live.bump_on_commit(plan.pk)
     return membership
 
 
@@ -301,7 +296,7 @@ def membership_change_role(*, membership: PlanMembership, role: str) -> PlanMemb
     membership.full_clean()
     membership.save(update_fields=["role"])
     sync_permissions(plan=membership.plan, user=membership.user, role=role)
-    _refresh_open_pages(membership.plan_id)
+    live.bump_on_commit(membership.plan_id)
     return membership
 
 

@@ -84,6 +84,5 @@ def status_sync(*, plan: DeploymentPlan) -> DeploymentPlan:
         # Compare-and-set: only from the status this decision was made on.
         DeploymentPlan.objects.filter(pk=plan.pk, status=plan.status).update(status=target)
         plan.status = target
-        plan_id = plan.pk
-        transaction.on_commit(lambda: live.bump(plan_id), robust=True)
+        live.bump_on_commit(plan.pk)
     return plan

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from truststream import services
 from truststream.forms import NotificationSettingsForm, TokenForm, apply_validation_error
 from truststream.models import ApiToken, Notification, NotificationPreference
+from truststream.selectors import unread_count
 
 
 def home(request: HttpRequest):
@@ -94,11 +95,7 @@ def notifications_unread(request: HttpRequest) -> dict:
     """Context processor: the bell's count, one query per page for signed-in people."""
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
-    return {"unread_notifications": _unread(request.user)}
-
-
-def _unread(user) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+    return {"unread_notifications": unread_count(request.user)}
 
 
 @login_required

@@ -7,11 +7,7 @@ from django.views.decorators.http import require_GET
 
 from planning import live
 from planning.models import DeploymentPlan, PlanMembership
-from truststream.models import Notification
-
-
-def _unread(user) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+from truststream.selectors import unread_count
 
 
 def poller_context(
@@ -60,7 +56,7 @@ def live_poll(request: HttpRequest, plan_id: int) -> HttpResponse:
     sent = request.headers.get("If-None-Match", "")
     present = live.here(plan_id, request.user.pk)
     current = live.version(plan_id)
-    unread = _unread(request.user)
+    unread = unread_count(request.user)
     tag = live.etag(current, present, unread)
     if sent == tag:
         response = HttpResponse(status=304)
