@@ -105,7 +105,10 @@ def item_set_state(
     if state == State.NOT_APPLICABLE:
         if not reason:
             raise ValidationError({"reason": "Say why this item does not apply."})
-        if not item.conditional and not actor_is_owner:
+        # The documentation sign-off is part of the guide's approval: only an owner says one
+        # of its items does not apply, whatever the playbook marks conditional.
+        documentation = item.checklist.key == "documentation"
+        if (documentation or not item.conditional) and not actor_is_owner:
             raise ValidationError(
                 {
                     "state": "Only conditional items can be not applicable; a plan owner can "

@@ -43,16 +43,22 @@ class PlanForm(forms.ModelForm):
             "it can await sign-off; 80 is the guide's “ready with minor adjustments”.",
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, may_manage: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["signoff_threshold"].required = False
+        if may_manage:
+            self.fields["signoff_threshold"].required = False
+        else:
+            # The threshold is part of what approvals cover: only an owner changes it.
+            del self.fields["signoff_threshold"]
 
     def clean_title(self):
         return self.cleaned_data["title"].strip()
 
     def clean_signoff_threshold(self):
         value = self.cleaned_data.get("signoff_threshold")
-        return 80 if value is None else value
+        if value is None:
+            return self.instance.signoff_threshold if self.instance.pk else 80
+        return value
 
     def clean_release_version(self):
         return self.cleaned_data["release_version"].strip()

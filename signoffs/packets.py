@@ -155,6 +155,8 @@ def packet_snapshot(plan: DeploymentPlan) -> dict:
         ],
         "signoffs": {
             "signed_off": state.signed_off,
+            "approvals_complete": state.approvals_complete,
+            "documentation_open": [item["text"] for item in state.documentation_open],
             "roles": [
                 {
                     "role": role.requirement.role,

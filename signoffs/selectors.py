@@ -5,10 +5,28 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
+from checklists.models import ChecklistItem
 from planning.models import DeploymentPlan
 from planning.selectors import active_plan_ids
 from signoffs import snapshot
 from signoffs.models import ReadinessPacket, Signoff, SignoffRequirement
+
+
+def signature_counts(*, signer_id: int | None, holder_id: int | None) -> bool:
+    """The one rule of separation of duties: a signature counts as its role's decision only
+    while its signer holds that role. With one role per person on a plan (a database
+    constraint), nobody counts for two roles; a signature given by a former holder stays on
+    record but waits for the present holder's own.
+
+    Every place that says whether a role is approved (the sign-off page, the status machine,
+    packets, the plan list, My work) asks this."""
+    return holder_id is not None and signer_id == holder_id
+
+
+# What the guide's documentation sign-off accepts of each of its items: confirmed, or marked
+# not applicable (which, for these items, only an owner can do, with a reason).
+DOCUMENTATION_DONE = {ChecklistItem.State.PASSED, ChecklistItem.State.NOT_APPLICABLE}
+DOCUMENTATION_SECTION = "checklists.documentation"
 
 
 @dataclass
@@ -19,14 +37,23 @@ class RoleState:
     section_digests: dict[str, str]
 
     @property
+    def counts(self) -> bool:
+        """The latest signature is the present holder's own."""
+        return self.latest is not None and signature_counts(
+            signer_id=self.latest.signer_id, holder_id=self.requirement.assignee_id
+        )
+
+    @property
     def is_current(self) -> bool:
         """Decided by comparing digests, never by a stored flag."""
-        return self.latest is not None and self.latest.digest == self.current_digest
+        return self.counts and self.latest.digest == self.current_digest
 
     @property
     def state(self) -> str:
         if self.latest is None:
             return "missing"
+        if not self.counts:
+            return "not_holder"
         if not self.is_current:
             return "stale"
         return "approved" if self.latest.decision == Signoff.Decision.APPROVE else "rejected"
@@ -34,7 +61,7 @@ class RoleState:
     @property
     def changed_sections(self) -> list[str]:
         """For a stale signature: the sections that changed since it was given."""
-        if self.latest is None or self.is_current:
+        if self.state != "stale":
             return []
         before = self.latest.section_digests
         names = sorted(set(before) | set(self.section_digests))
@@ -42,6 +69,11 @@ class RoleState:
 
     @property
     def label(self) -> str:
+        if self.state == "not_holder":
+            holder = self.requirement.assignee
+            if holder is None:
+                return "Needs a holder: the signer no longer holds the role"
+            return f"Needs a new signature from {holder.get_full_name() or holder.email}"
         return {
             "missing": "Not signed",
             "stale": "Stale: the plan changed since",
@@ -52,18 +84,34 @@ class RoleState:
 
 @dataclass
 class SignoffState:
+    """The two parts of the guide's approval process: the required approvals, and the
+    documentation sign-off (its checklist's items, as the plan's snapshot has them)."""
+
     roles: list[RoleState]
+    documentation: list[dict]
 
     @property
     def required(self) -> list[RoleState]:
         return [role for role in self.roles if role.requirement.required]
 
     @property
-    def signed_off(self) -> bool:
+    def approvals_complete(self) -> bool:
         """Every required role has a current approval, and no role a current rejection."""
         return all(role.state == "approved" for role in self.required) and not any(
             role.state == "rejected" for role in self.roles
         )
+
+    @property
+    def documentation_open(self) -> list[dict]:
+        return [item for item in self.documentation if item["state"] not in DOCUMENTATION_DONE]
+
+    @property
+    def documentation_complete(self) -> bool:
+        return not self.documentation_open
+
+    @property
+    def signed_off(self) -> bool:
+        return self.approvals_complete and self.documentation_complete
 
     @property
     def missing(self) -> list[RoleState]:
@@ -71,7 +119,8 @@ class SignoffState:
 
 
 def signoff_state(plan: DeploymentPlan, sections: dict | None = None) -> SignoffState:
-    """Each role with its latest decision and whether that decision is still current.
+    """Each role with its latest decision and whether that decision still counts and is
+    current, and the documentation sign-off's items.
 
     `sections` is the plan's snapshot when the caller has just taken it."""
     requirements = list(plan.roles.select_related("assignee").order_by("position"))
@@ -94,7 +143,7 @@ def signoff_state(plan: DeploymentPlan, sections: dict | None = None) -> Signoff
                 {name: digests[name] for name in covered},
             )
         )
-    return SignoffState(roles)
+    return SignoffState(roles, list(sections.get(DOCUMENTATION_SECTION, [])))
 
 
 def heal_status(plan: DeploymentPlan, state: SignoffState) -> None:
@@ -110,8 +159,8 @@ def signoffs_waiting_for(user) -> list[SignoffRequirement]:
     """The required approval roles the user holds on plans awaiting sign-off or signed off
     that wait for their decision, each with `waiting` set to "missing" or "stale".
 
-    A role waits when nobody has signed it, when its latest signature is somebody else's (a
-    previous holder's), or when the worker has found the signature stale
+    A role waits when nobody has signed it, when its latest signature does not count (a
+    previous holder's: `signature_counts`), or when the worker has found the signature stale
     (`stale_notified_at`), which it does after every change. A current rejection is a
     decision and does not wait. No digests, as in `missing_signoffs`, so that it costs one
     query whatever the number of plans; the sign page compares digests.
@@ -137,7 +186,7 @@ def signoffs_waiting_for(user) -> list[SignoffRequirement]:
     )
     waiting = []
     for requirement in requirements:
-        if requirement.latest_signer_id != user.pk:
+        if not signature_counts(signer_id=requirement.latest_signer_id, holder_id=user.pk):
             requirement.waiting = "missing"
         elif requirement.latest_stale_at is not None:
             requirement.waiting = "stale"
@@ -147,8 +196,50 @@ def signoffs_waiting_for(user) -> list[SignoffRequirement]:
     return waiting
 
 
-def signoff_history(plan: DeploymentPlan, limit: int = 50):
-    return plan.signoffs.select_related("requirement").order_by("-signed_at", "-id")[:limit]
+def missing_signoffs(plan_ids: list[int]) -> dict[int, list[str]]:
+    """For a page of plans: the required roles of each without a standing approval, and the
+    documentation sign-off while any of its items is open. Three queries for the page, so no
+    digests: an approval counts as gone once the worker has found it stale
+    (`stale_notified_at`), which it does after every change. The plan's own pages compare
+    digests."""
+    latest = {
+        s.requirement_id: s
+        for s in Signoff.objects.filter(plan_id__in=plan_ids)
+        .order_by("requirement_id", "-signed_at", "-id")
+        .distinct("requirement_id")
+    }
+    missing: dict[int, list[str]] = {pk: [] for pk in plan_ids}
+    requirements = SignoffRequirement.objects.filter(plan_id__in=plan_ids, required=True)
+    for requirement in requirements.order_by("position"):
+        signoff = latest.get(requirement.pk)
+        if signoff is None or signoff.decision != Signoff.Decision.APPROVE:
+            missing[requirement.plan_id].append(requirement.title)
+        elif not signature_counts(signer_id=signoff.signer_id, holder_id=requirement.assignee_id):
+            missing[requirement.plan_id].append(f"{requirement.title} (needs a new signature)")
+        elif signoff.stale_notified_at is not None:
+            missing[requirement.plan_id].append(f"{requirement.title} (stale)")
+    documentation_open = (
+        ChecklistItem.objects.filter(plan_id__in=plan_ids, checklist__key="documentation")
+        .exclude(state__in=DOCUMENTATION_DONE)
+        .values_list("plan_id", flat=True)
+        .distinct()
+    )
+    for plan_id in documentation_open:
+        missing[plan_id].append("Documentation sign-off")
+    return missing
+
+
+def signoff_history(plan: DeploymentPlan, limit: int = 50) -> list[Signoff]:
+    """The plan's latest signatures, each with `counts`: whether its signer still holds the
+    role it was given for (a former holder's signature stays on record, but no longer counts)."""
+    history = list(
+        plan.signoffs.select_related("requirement").order_by("-signed_at", "-id")[:limit]
+    )
+    for signoff in history:
+        signoff.counts = signature_counts(
+            signer_id=signoff.signer_id, holder_id=signoff.requirement.assignee_id
+        )
+    return history
 
 
 @dataclass

@@ -60,6 +60,8 @@ def role_assign(*, requirement: SignoffRequirement, assignee) -> SignoffRequirem
         raise ValidationError(
             {"assignee": "This person already holds another approval role on this plan."}
         ) from None
+    # Whether the role's latest signature counts depends on who holds the role now.
+    status_sync(plan=plan)
     if assignee is not None:
         notification_send(
             user=assignee,
@@ -76,7 +78,8 @@ def role_assign(*, requirement: SignoffRequirement, assignee) -> SignoffRequirem
 def roles_release(*, plan: DeploymentPlan, user, **kwargs) -> None:
     """Whoever leaves a plan holds none of its approval roles any more (the receiver of
     `member_removed`, inside the removal's transaction). Their signatures stay on record."""
-    SignoffRequirement.objects.filter(plan=plan, assignee=user).update(assignee=None)
+    if SignoffRequirement.objects.filter(plan=plan, assignee=user).update(assignee=None):
+        status_sync(plan=plan)  # their signatures no longer count
 
 
 @transaction.atomic

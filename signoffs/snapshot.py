@@ -98,6 +98,8 @@ def sections(plan: DeploymentPlan) -> dict[str, object]:
             "week1_start": plan.week1_start.isoformat(),
             "target_go_live": plan.target_go_live.isoformat(),
             "description": plan.description,
+            # What the plan must score to await sign-off: changing it changes what was approved.
+            "signoff_threshold": plan.signoff_threshold,
             "playbook": f"{plan.playbook.key}@{plan.playbook.revision}",
         },
         "documents": [

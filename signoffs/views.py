@@ -42,6 +42,12 @@ def signoffs(request: HttpRequest, plan) -> HttpResponse:
             "members": get_user_model()
             .objects.filter(plan_memberships__plan=plan)
             .order_by("email"),
+            # One role per person: the assign menus say who already holds which role.
+            "held": {
+                role.requirement.assignee_id: role.requirement.title
+                for role in state.roles
+                if role.requirement.assignee_id is not None
+            },
             "tab": "signoffs",
         },
     )

@@ -79,7 +79,7 @@ def plan_edit(request: HttpRequest, plan) -> HttpResponse:
     if plan.is_archived:
         messages.error(request, "This plan is archived. Restore it before changing it.")
         return redirect("planning:plan_detail", plan.pk)
-    form = PlanForm(request.POST or None, instance=plan)
+    form = PlanForm(request.POST or None, instance=plan, may_manage=plan.manageable)
     if request.method == "POST" and form.is_valid():
         try:
             services.plan_update(plan=plan, **form.cleaned_data)

@@ -38,29 +38,8 @@ def status_actions(context, plan):
 
 @register.simple_tag
 def missing_signoffs(plans) -> dict[int, list[str]]:
-    """For a page of plans: the required roles of each without a standing approval. Two
-    queries for the page, so no digests: an approval counts as gone once the worker has found
-    it stale (`stale_notified_at`), which it does after every change. The plan's own pages
-    compare digests."""
-    from signoffs.models import Signoff, SignoffRequirement
-
-    ids = [plan.pk for plan in plans]
-    latest = {
-        s.requirement_id: s
-        for s in Signoff.objects.filter(plan_id__in=ids)
-        .order_by("requirement_id", "-signed_at", "-id")
-        .distinct("requirement_id")
-    }
-    missing: dict[int, list[str]] = {pk: [] for pk in ids}
-    for requirement in SignoffRequirement.objects.filter(plan_id__in=ids, required=True).order_by(
-        "position"
-    ):
-        signoff = latest.get(requirement.pk)
-        if signoff is None or signoff.decision != Signoff.Decision.APPROVE:
-            missing[requirement.plan_id].append(requirement.title)
-        elif signoff.stale_notified_at is not None:
-            missing[requirement.plan_id].append(f"{requirement.title} (stale)")
-    return missing
+    """For a page of plans: what each still needs to be signed off."""
+    return selectors.missing_signoffs([plan.pk for plan in plans])
 
 
 @register.filter

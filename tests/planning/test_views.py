@@ -242,8 +242,9 @@ def test_the_list_costs_the_same_queries_for_5_plans_as_for_50(
     client = client_for(owner)
     client.get("/plans/")  # the session and the user are loaded and cached once
     # the user, the page's count, the page's rows, the page's latest decisions and required
-    # roles, the bell's unread count (the session comes from the Redis cache)
-    with django_assert_num_queries(6):
+    # roles and open documentation sign-offs, the bell's unread count (the session comes from
+    # the Redis cache)
+    with django_assert_num_queries(7):
         response = client.get("/plans/")
     assert response.content.decode().count("/plans/") >= count
 
