@@ -518,7 +518,7 @@ def test_an_issued_packet_is_of_record_by_file_or_sha256_until_the_plan_moves_on
 
     item = ChecklistItem.objects.get(plan=issued.plan, text="Firewall rules configured")
     checklist_services.item_set_state(item=item, actor=editor, state="passed", version=1)
-    result = selectors.packet_verify(data=None, sha256=issued.sha256, user=editor)
+    result = selectors.packet_verify(upload=None, sha256=issued.sha256, user=editor)
     assert result.of_record and result.superseded and result.member
 
 
