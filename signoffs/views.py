@@ -280,13 +280,16 @@ def packet_verify(request: HttpRequest) -> HttpResponse:
         seconds=60,
     )
     if wait:
-        form = VerifyForm()
-        form.add_error(
-            None,
+        refusal = (
             f"You have checked {settings.PACKET_VERIFY_PER_MINUTE} packets in the last minute, "
-            f"the most this page allows; try again in {wait} seconds.",
+            f"the most this page allows; try again in {wait} seconds."
         )
-        response = render(request, "signoffs/verify.html", {"form": form}, status=429)
+        response = render(
+            request,
+            "signoffs/verify.html",
+            {"form": VerifyForm(), "refusal": refusal},
+            status=429,
+        )
         response["Retry-After"] = str(wait)
         return response
     form = VerifyForm(request.POST, request.FILES)
