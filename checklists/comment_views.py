@@ -10,13 +10,17 @@ from checklists.models import ChecklistItem, Comment
 from checklists.selectors import thread_context
 from planning.access import get_part, plan_view
 from planning.models import WorkItem
+from truststream.parsing import parse_id
 
 
 def _target(plan, value: str) -> tuple[WorkItem | None, ChecklistItem | None]:
     """`plan`, `task:<id>` or `item:<id>`, found within this plan, or 404."""
-    kind, _, number = (value or "").partition(":")
-    if kind == "plan" and not number:
+    kind, _, sent = (value or "").partition(":")
+    if kind == "plan" and not sent:
         return None, None
+    number = parse_id(sent)
+    if number is None:
+        raise Http404
     if kind == "task":
         return get_part(plan, WorkItem.objects.all(), number), None
     if kind == "item":

@@ -2,12 +2,17 @@ from django import forms
 
 from checklists.models import ChecklistItem
 from planning.forms import member_field
+from truststream.forms import IdField
+from truststream.uploads import LimitedFileField
+from truststream.validators import single_line
 
 
 class ItemStateForm(forms.Form):
     state = forms.ChoiceField(choices=ChecklistItem.State.choices)
-    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
-    reason = forms.CharField(max_length=500, required=False, label="Why does it not apply?")
+    version = IdField(min_value=1, widget=forms.HiddenInput)
+    reason = forms.CharField(
+        max_length=500, required=False, label="Why does it not apply?", validators=[single_line]
+    )
     override = forms.BooleanField(required=False, label="Owner override: not a conditional item")
 
 
@@ -18,11 +23,11 @@ class ItemNoteForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="Plain text or Markdown. HTML is shown as text.",
     )
-    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    version = IdField(min_value=1, widget=forms.HiddenInput)
 
 
 class ItemAssignForm(forms.Form):
-    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    version = IdField(min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args, plan, **kwargs):
         super().__init__(*args, **kwargs)
@@ -35,7 +40,9 @@ class LinkForm(forms.Form):
 
 
 class FileForm(forms.Form):
-    file = forms.FileField(label="File")
+    """Bound by a view under `upload_limit("EVIDENCE_MAX_BYTES")`."""
+
+    file = LimitedFileField(max_bytes="EVIDENCE_MAX_BYTES", label="File")
 
 
 class ScoreForm(forms.Form):

@@ -4,6 +4,7 @@ from django.db.models import Q
 
 from planning.models import DeploymentPlan, WorkItem
 from truststream.history import tracked
+from truststream.validators import single_line
 
 
 @tracked()
@@ -38,7 +39,9 @@ class ChecklistItem(models.Model):
     critical = models.BooleanField(default=False)
     conditional = models.BooleanField(default=False)
     state = models.CharField(max_length=20, choices=State.choices, default=State.OPEN)
-    na_reason = models.CharField("reason it does not apply", max_length=500, blank=True)
+    na_reason = models.CharField(
+        "reason it does not apply", max_length=500, blank=True, validators=[single_line]
+    )
     note = models.TextField(max_length=20_000, blank=True)
     # Who is to see the item through; a member of the plan (released when they leave it). Not
     # part of what a signature covers: signoffs.snapshot leaves it out.

@@ -28,6 +28,7 @@ from planning.models import DeploymentPlan
 from planning.services import plan_lock_writable
 from truststream.models import NotificationKind
 from truststream.services import notification_send
+from truststream.validators import single_line
 
 State = ChecklistItem.State
 
@@ -101,7 +102,7 @@ def item_set_state(
         raise ValidationError(
             {"state": f"{state!r} is not a state: use {', '.join(State.values)}."}
         )
-    reason = _no_nul(reason, "reason").strip()
+    reason = _one_line(reason.strip(), "reason")
     if state == State.NOT_APPLICABLE:
         if not reason:
             raise ValidationError({"reason": "Say why this item does not apply."})
@@ -126,6 +127,16 @@ def item_set_state(
     for url in links:
         EvidenceLink.objects.create(plan_id=item.plan_id, item=item, url=url, added_by=actor)
     return item
+
+
+def _one_line(value: str, field: str) -> str:
+    # The item is changed by an UPDATE, which runs no model validation: the API must be held
+    # to the field's rule here, as the form is.
+    try:
+        single_line(value)
+    except ValidationError as error:
+        raise ValidationError({field: error.messages}) from None
+    return value
 
 
 def _no_nul(value: str, field: str) -> str:

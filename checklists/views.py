@@ -18,6 +18,7 @@ from checklists.models import ChecklistItem, EvidenceFile, EvidenceLink
 from checklists.readiness import SUGGESTION_RULE
 from planning.access import CHANGE, get_part, plan_view
 from truststream.forms import apply_validation_error
+from truststream.uploads import upload_limit
 
 
 def _errors(error: ValidationError) -> str:
@@ -217,6 +218,7 @@ def link_remove(request: HttpRequest, plan, item_id: int, link_id: int) -> HttpR
     return redirect("checklists:item_detail", plan.pk, item.pk)
 
 
+@upload_limit("EVIDENCE_MAX_BYTES")
 @plan_view(CHANGE, methods=("POST",))
 def file_add(request: HttpRequest, plan, item_id: int) -> HttpResponse:
     item = _item(plan, item_id)

@@ -12,6 +12,9 @@ from planning.models import (
     WorkItem,
 )
 from planning.selectors import current_playbooks, default_playbook
+from truststream.forms import ModelIdChoiceField
+from truststream.uploads import LimitedFileField
+from truststream.validators import single_line
 
 
 class DateInput(forms.DateInput):
@@ -92,7 +95,7 @@ class MemberRoleForm(forms.Form):
 
 
 class PlanCreateForm(PlanForm):
-    playbook = forms.ModelChoiceField(
+    playbook = ModelIdChoiceField(
         queryset=Playbook.objects.none(),
         empty_label=None,
         help_text="The plan gets its own copy of the playbook's phases, tasks, documents, "
@@ -111,7 +114,7 @@ class PlanCreateForm(PlanForm):
             self.fields["playbook"].initial = default.pk
 
 
-class MemberChoiceField(forms.ModelChoiceField):
+class MemberChoiceField(ModelIdChoiceField):
     def label_from_instance(self, user):
         return user.get_full_name() or user.email
 
@@ -143,6 +146,7 @@ class WorkItemForm(forms.ModelForm):
             "due_on": DateInput(),
             "notes": forms.Textarea(attrs={"rows": 4}),
         }
+        field_classes = {"phase": ModelIdChoiceField}
         labels = {"blocked_reason": "Why is it blocked?"}
         help_texts = {"due_on": "Leave empty for the end of the phase's week."}
 
@@ -172,8 +176,8 @@ class WorkItemForm(forms.ModelForm):
 
 
 class WorkItemAddForm(forms.Form):
-    title = forms.CharField(max_length=200, label="New task")
-    group = forms.CharField(max_length=100, label="Group")
+    title = forms.CharField(max_length=200, label="New task", validators=[single_line])
+    group = forms.CharField(max_length=100, label="Group", validators=[single_line])
 
     def clean_title(self):
         return self.cleaned_data["title"].strip()
@@ -181,7 +185,9 @@ class WorkItemAddForm(forms.Form):
 
 class WorkItemStatusForm(forms.Form):
     status = forms.ChoiceField(choices=WorkItem.Status.choices)
-    blocked_reason = forms.CharField(max_length=500, required=False, label="Why is it blocked?")
+    blocked_reason = forms.CharField(
+        max_length=500, required=False, label="Why is it blocked?", validators=[single_line]
+    )
 
 
 class HttpsURLField(forms.URLField):
@@ -296,9 +302,11 @@ def _type_hint(field: dict) -> str:
 
 
 class RequirementsImportForm(forms.Form):
+    """Bound by a view under `upload_limit(MAX_BYTES)`."""
+
     MAX_BYTES = requirements.MAX_IMPORT_BYTES
 
-    file = forms.FileField(required=False, label="YAML file")
+    file = LimitedFileField(max_bytes=MAX_BYTES, required=False, label="YAML file")
     text = forms.CharField(
         required=False,
         label="Or paste YAML",
@@ -310,8 +318,6 @@ class RequirementsImportForm(forms.Form):
         upload = self.cleaned_data.get("file")
         if upload is None:
             return None
-        if upload.size > self.MAX_BYTES:
-            raise forms.ValidationError(f"The file is larger than {self.MAX_BYTES // 1024} KB.")
         name = upload.name.lower()
         if not name.endswith((".yaml", ".yml", ".txt")):
             raise forms.ValidationError("Upload a .yaml or .yml file.")

@@ -21,6 +21,8 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
+from truststream.parsing import parse_id
+
 # How often pages ask, and how long someone counts as "here" after their page last asked.
 POLL_SECONDS = 3
 PRESENT_SECONDS = 10
@@ -74,5 +76,4 @@ def etag(plan_version: int, present: list[int], unread: int) -> str:
 
 def etag_version(value: str) -> int | None:
     """The plan version inside an ETag a page sent back, or None if it is not one of ours."""
-    number = value.strip().strip('"').split(".", 1)[0]
-    return int(number) if number.isdigit() else None
+    return parse_id(value.strip().strip('"').split(".", 1)[0])

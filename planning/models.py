@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from truststream.history import tracked
+from truststream.validators import single_line
 
 # Dates people can mean: a typo such as 9999-12-31 is refused rather than carried into every
 # date computed from it.
@@ -57,8 +58,8 @@ class DeploymentPlan(models.Model):
         DEPLOYED = "deployed", "Deployed"
         CANCELLED = "cancelled", "Cancelled"
 
-    title = models.CharField(max_length=200)
-    release_version = models.CharField(max_length=50)
+    title = models.CharField(max_length=200, validators=[single_line])
+    release_version = models.CharField(max_length=50, validators=[single_line])
     environment = models.CharField(max_length=20, choices=Environment.choices)
     week1_start = models.DateField("week 1 starts", validators=DATE_RANGE)
     target_go_live = models.DateField("target go-live", validators=DATE_RANGE)
@@ -174,8 +175,8 @@ class WorkItem(models.Model):
 
     plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="work_items")
     phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="work_items")
-    group = models.CharField(max_length=100)
-    title = models.CharField(max_length=200)
+    group = models.CharField(max_length=100, validators=[single_line])
+    title = models.CharField(max_length=200, validators=[single_line])
     position = models.PositiveIntegerField()
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -186,7 +187,7 @@ class WorkItem(models.Model):
     )
     due_on = models.DateField("due date", validators=DATE_RANGE)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.TO_DO)
-    blocked_reason = models.CharField(max_length=500, blank=True)
+    blocked_reason = models.CharField(max_length=500, blank=True, validators=[single_line])
     notes = models.TextField(max_length=5000, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -281,8 +282,8 @@ class SupportContact(models.Model):
     plan = models.ForeignKey(
         DeploymentPlan, on_delete=models.CASCADE, related_name="support_contacts"
     )
-    topic = models.CharField(max_length=100)
-    name = models.CharField(max_length=100)
+    topic = models.CharField(max_length=100, validators=[single_line])
+    name = models.CharField(max_length=100, validators=[single_line])
     email = models.EmailField(max_length=254)
     position = models.PositiveIntegerField()
 

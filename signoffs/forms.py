@@ -1,9 +1,9 @@
 import re
 
 from django import forms
-from django.conf import settings
 
 from signoffs.models import ReadinessPacket, Signoff
+from truststream.uploads import LimitedFileField
 
 
 class SignForm(forms.Form):
@@ -27,9 +27,15 @@ class PacketRequestForm(forms.Form):
 
 
 class VerifyForm(forms.Form):
-    """A packet to check: the file itself, or the SHA-256 of one."""
+    """A packet to check: the file itself, or the SHA-256 of one. The view that binds it takes
+    uploads through `truststream.uploads.upload_limit`."""
 
-    file = forms.FileField(required=False, label="PDF file")
+    file = LimitedFileField(
+        max_bytes="PACKET_VERIFY_MAX_BYTES",
+        too_large="This file is larger than any packet this page checks (%(limit)s at most).",
+        required=False,
+        label="PDF file",
+    )
     sha256 = forms.CharField(
         required=False,
         max_length=200,
@@ -41,15 +47,12 @@ class VerifyForm(forms.Form):
         upload = self.cleaned_data.get("file")
         if upload is None:
             return None
-        if upload.size > settings.PACKET_VERIFY_MAX_BYTES:
-            raise forms.ValidationError(
-                f"This file is larger than any packet "
-                f"({settings.PACKET_VERIFY_MAX_BYTES // 1_000_000} MB at most)."
-            )
-        data = upload.read()
-        if not data.startswith(b"%PDF-"):
+        upload.seek(0)
+        head = upload.read(5)
+        upload.seek(0)
+        if head != b"%PDF-":
             raise forms.ValidationError("This is not a PDF file.")
-        return data
+        return upload
 
     def clean_sha256(self):
         value = self.cleaned_data["sha256"].strip().lower()

@@ -1,6 +1,7 @@
 import hashlib
 from dataclasses import dataclass
 
+from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
@@ -257,26 +258,30 @@ class Verification:
         return self.packet is not None
 
 
-def packet_verify(*, data: bytes | None, sha256: str, user) -> Verification:
-    """Find the packet of record a file (or its SHA-256) is, and check its signature."""
+def packet_verify(*, upload: File | None, sha256: str, user) -> Verification:
+    """Find the packet of record a file (or its SHA-256) is, and check its signature.
+
+    `upload` is read a chunk at a time, never whole; the caller has checked its size."""
     from signoffs import packets, pdfsign
     from signoffs.services import revision_digest
 
-    if data is not None:
-        sha256 = hashlib.sha256(data).hexdigest()
+    if upload is not None:
+        digest = hashlib.sha256()
+        for chunk in upload.chunks():
+            digest.update(chunk)
+        sha256 = digest.hexdigest()
     packet = (
         ReadinessPacket.objects.select_related("plan", "requested_by")
         .filter(sha256=sha256, status=ReadinessPacket.Status.READY)
         .first()
     )
-    if packet is not None and data is None:
+    signature = None
+    if upload is not None:
+        signature = pdfsign.check(upload)
+    elif packet is not None:
         with default_storage.open(packet.file.name, "rb") as handle:
-            data = handle.read()
-    verification = Verification(
-        sha256=sha256,
-        packet=packet,
-        signature=pdfsign.check(data) if data is not None else None,
-    )
+            signature = pdfsign.check(handle)
+    verification = Verification(sha256=sha256, packet=packet, signature=signature)
     if packet is not None:
         # Whether the plan moved on is today's state of the plan, not something the file
         # says: members only.

@@ -23,6 +23,9 @@ from signoffs import packets, selectors, services, snapshot, status
 from signoffs.forms import PacketRequestForm, SignForm, VerifyForm
 from signoffs.models import ReadinessPacket, SignoffRequirement
 from truststream.forms import apply_validation_error
+from truststream.parsing import parse_id
+from truststream.ratelimit import rate_limit
+from truststream.uploads import upload_limit
 
 
 @plan_view()
@@ -67,12 +70,13 @@ def _requirement(plan, role: str) -> SignoffRequirement:
 @plan_view(MANAGE, methods=("POST",))
 def role_assign(request: HttpRequest, plan, role: str) -> HttpResponse:
     requirement = _requirement(plan, role)
-    assignee_id = request.POST.get("assignee") or None
+    sent = request.POST.get("assignee") or None
     assignee = None
-    if assignee_id is not None:
+    if sent is not None:
+        assignee_id = parse_id(sent)
         assignee = (
             get_user_model().objects.filter(pk=assignee_id, plan_memberships__plan=plan).first()
-            if str(assignee_id).isdigit()
+            if assignee_id is not None
             else None
         )
         if assignee is None:
@@ -267,16 +271,37 @@ def packet_download(request: HttpRequest, plan, packet_id: int) -> FileResponse:
     )
 
 
+@upload_limit("PACKET_VERIFY_MAX_BYTES")
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def packet_verify(request: HttpRequest) -> HttpResponse:
     """Is this file (or this SHA-256) a packet of record? Anyone logged in may ask: whoever
-    holds the file already holds what it says."""
-    form = VerifyForm(request.POST, request.FILES) if request.method == "POST" else VerifyForm()
-    result = None
-    if request.method == "POST" and form.is_valid():
-        result = selectors.packet_verify(
-            data=form.cleaned_data["file"], sha256=form.cleaned_data["sha256"], user=request.user
+    holds the file already holds what it says. Each check costs a process of its own
+    (signoffs.pdfcheck), so each person may make only so many a minute."""
+    if request.method != "POST":
+        return render(request, "signoffs/verify.html", {"form": VerifyForm()})
+    wait = rate_limit(
+        f"packet-verify:{request.user.pk}",
+        limit=settings.PACKET_VERIFY_PER_MINUTE,
+        seconds=60,
+    )
+    if wait:
+        refusal = (
+            f"You have checked {settings.PACKET_VERIFY_PER_MINUTE} packets in the last minute, "
+            f"the most this page allows; try again in {wait} seconds."
         )
-    status = 400 if request.method == "POST" and not form.is_valid() else 200
-    return render(request, "signoffs/verify.html", {"form": form, "result": result}, status=status)
+        response = render(
+            request,
+            "signoffs/verify.html",
+            {"form": VerifyForm(), "refusal": refusal},
+            status=429,
+        )
+        response["Retry-After"] = str(wait)
+        return response
+    form = VerifyForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return render(request, "signoffs/verify.html", {"form": form}, status=400)
+    result = selectors.packet_verify(
+        upload=form.cleaned_data["file"], sha256=form.cleaned_data["sha256"], user=request.user
+    )
+    return render(request, "signoffs/verify.html", {"form": form, "result": result})

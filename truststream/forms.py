@@ -1,6 +1,9 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from truststream.parsing import parse_id
+from truststream.validators import single_line
+
 
 def apply_validation_error(form, error: ValidationError) -> None:
     """Show a service's ValidationError on the form, on its field where it names one."""
@@ -11,8 +14,34 @@ def apply_validation_error(form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
+class IdField(forms.IntegerField):
+    """A whole number sent back by a page (an id, a version), read by `parse_id`: "²", "١٢" or
+    5,000 digits are invalid, not a crash and not 12."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        number = parse_id(str(value).strip())
+        if number is None:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return number
+
+
+class ModelIdChoiceField(forms.ModelChoiceField):
+    """A choice of objects by id, read by `parse_id` before the database sees it."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and parse_id(str(value)) is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
 class TokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What uses it, such as “deploy pipeline”.")
+    name = forms.CharField(
+        max_length=100,
+        validators=[single_line],
+        help_text="What uses it, such as “deploy pipeline”.",
+    )
     expires_at = forms.DateTimeField(
         label="Expires",
         required=False,

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.db import models
 
 from truststream.history import refuse_truncate, tracked
+from truststream.validators import single_line
 
 
 @tracked()
@@ -12,7 +13,7 @@ class ApiToken(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[single_line])
     prefix = models.CharField(max_length=12)
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -314,8 +314,12 @@ PACKET_MAX_BYTES = env_int("PACKET_MAX_BYTES", 50 * 1024 * 1024)
 PACKET_MAX_ATTEMPTS = 3
 # The audit appendix lists at most this many of the plan's latest events; the seal covers all.
 PACKET_AUDIT_EVENTS = env_int("PACKET_AUDIT_EVENTS", 2000)
-# The verify page reads uploads up to this size.
-PACKET_VERIFY_MAX_BYTES = env_int("PACKET_VERIFY_MAX_BYTES", 60 * 1024 * 1024)
+# The verify page refuses uploads over this size before storing them (truststream.uploads),
+# checks a signature for at most PACKET_VERIFY_SECONDS, and lets each person verify at most
+# PACKET_VERIFY_PER_MINUTE files or digests a minute.
+PACKET_VERIFY_MAX_BYTES = env_int("PACKET_VERIFY_MAX_BYTES", 25 * 1024 * 1024)
+PACKET_VERIFY_SECONDS = env_int("PACKET_VERIFY_SECONDS", 20)
+PACKET_VERIFY_PER_MINUTE = env_int("PACKET_VERIFY_PER_MINUTE", 10)
 # The key and certificate (PEM files) packets are signed with. When both are unset, a key and a
 # self-signed certificate are made on first use under PACKET_SIGNING_DIR.
 PACKET_SIGNING_KEY = env_str("PACKET_SIGNING_KEY")

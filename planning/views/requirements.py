@@ -9,6 +9,7 @@ from planning.access import CHANGE, plan_view
 from planning.forms import RequirementsForm, RequirementsImportForm
 from planning.models import RequirementSpec
 from truststream.forms import apply_validation_error
+from truststream.uploads import upload_limit
 
 
 def _spec(plan, kind: str) -> RequirementSpec:
@@ -80,6 +81,7 @@ def requirement_export(request: HttpRequest, plan, kind: str) -> HttpResponse:
     return response
 
 
+@upload_limit(requirements.MAX_IMPORT_BYTES)
 @plan_view(CHANGE, methods=("POST",))
 def requirement_import(request: HttpRequest, plan, kind: str) -> HttpResponse:
     spec = _spec(plan, kind)

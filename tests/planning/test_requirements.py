@@ -272,7 +272,7 @@ def test_an_oversized_upload_is_refused(client_for, plan, editor, settings):
     big = SimpleUploadedFile("big.yaml", b"# " + b"x" * (2 * 1024 * 1024 + 1), "application/yaml")
     response = client_for(editor).post(import_url(plan), {"file": big})
     assert response.status_code == 400
-    assert "larger than 2048 KB" in response.content.decode()
+    assert "larger than 2 MB" in response.content.decode()
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import pypdf
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -23,6 +24,7 @@ from signoffs.models import ReadinessPacket
 from tests.conftest import ROLES, wait_for
 from tests.signoffs.test_signoffs import move, ready_to_sign, sign
 from truststream import audit
+from truststream.uploads import LimitedUploadHandler
 
 WATERMARK = "DRAFT — not signed off"
 
@@ -518,7 +520,7 @@ def test_an_issued_packet_is_of_record_by_file_or_sha256_until_the_plan_moves_on
 
     item = ChecklistItem.objects.get(plan=issued.plan, text="Firewall rules configured")
     checklist_services.item_set_state(item=item, actor=editor, state="passed", version=1)
-    result = selectors.packet_verify(data=None, sha256=issued.sha256, user=editor)
+    result = selectors.packet_verify(upload=None, sha256=issued.sha256, user=editor)
     assert result.of_record and result.superseded and result.member
 
 
@@ -553,13 +555,70 @@ def test_bad_input_on_the_verify_page_gets_a_message(viewer, client_for, data, m
     assert message in response.content.decode()
 
 
-def test_an_upload_over_the_limit_is_refused(viewer, client_for, settings):
-    settings.PACKET_VERIFY_MAX_BYTES = 100
+def test_an_upload_over_the_limit_is_refused_before_it_is_stored(viewer, client_for, settings):
+    settings.PACKET_VERIFY_MAX_BYTES = 256 * 1024
     response = client_for(viewer).post(
-        reverse("packets:verify"), {"file": upload(b"%PDF-1.7\n" + b"0" * 200)}
+        reverse("packets:verify"), {"file": upload(b"%PDF-1.7\n" + b"0" * (1024 * 1024))}
     )
     assert response.status_code == 400
-    assert "larger than any packet" in response.content.decode()
+    assert "larger than any packet this page checks (256 KB at most)" in response.content.decode()
+    # The upload handler stopped passing the file on at the limit: no more than 256 KB of it
+    # was ever held in memory or written to a temporary file.
+    handler = response.wsgi_request.upload_handlers[0]
+    assert isinstance(handler, LimitedUploadHandler)
+    assert handler.refused == {"file": "packet.pdf"}
+    assert handler.passed <= settings.PACKET_VERIFY_MAX_BYTES
+
+
+class ChunksOnly(File):
+    """An uploaded file that may be read a chunk at a time, never whole."""
+
+    def read(self, size=-1):
+        assert 0 < size <= 1024 * 1024, "read whole"
+        return super().read(size)
+
+
+def test_an_upload_is_hashed_a_chunk_at_a_time(viewer, tmp_path):
+    data = b"%PDF-1.7\n" + os.urandom(3 * 1024 * 1024)
+    path = tmp_path / "large.pdf"
+    path.write_bytes(data)
+    with open(path, "rb") as handle:
+        result = selectors.packet_verify(upload=ChunksOnly(handle), sha256="", user=viewer)
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
+    assert not result.of_record and not result.signature.present
+
+
+def test_a_signature_that_takes_too_long_to_check_is_reported_not_waited_for(
+    viewer, client_for, settings
+):
+    settings.PACKET_VERIFY_SECONDS = 0.05
+    pdf = packets.render_pdf("<p>hello</p>", {"format": packets.FORMAT})
+    response = client_for(viewer).post(reverse("packets:verify"), {"file": upload(pdf)})
+    assert response.status_code == 200
+    result = response.context["result"]
+    assert not result.signature.valid
+    assert "could not be checked in time" in response.content.decode()
+
+
+def test_verifying_is_limited_per_person_and_minute(
+    viewer, editor, client_for, settings, time_machine
+):
+    settings.PACKET_VERIFY_PER_MINUTE = 2
+    time_machine.move_to("2026-11-30 12:00:05Z")
+    client = client_for(viewer)
+    digest = {"sha256": "a" * 64}
+    for _ in range(2):
+        assert client.post(reverse("packets:verify"), digest).status_code == 200
+    response = client.post(reverse("packets:verify"), digest)
+    assert response.status_code == 429
+    assert response["Retry-After"] == "55"
+    assert "try again in 55 seconds" in response.content.decode()
+    assert "result" not in response.context
+    # Reading the page is not verifying, and the limit is each person's own.
+    assert client.get(reverse("packets:verify")).status_code == 200
+    assert client_for(editor).post(reverse("packets:verify"), digest).status_code == 200
+    time_machine.move_to("2026-11-30 12:01:00Z")
+    assert client.post(reverse("packets:verify"), digest).status_code == 200
 
 
 def test_a_pdf_that_is_not_a_packet_is_not_of_record(viewer, client_for):

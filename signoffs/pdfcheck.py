@@ -1,0 +1,63 @@
+"""Checking a PDF's packet signature, in a process of its own.
+
+`pdfsign.check` runs `python -m signoffs.pdfcheck PDF CERTIFICATE SECONDS` and reads one line of
+JSON. A crafted file can make a PDF reader loop or allocate for a long time; in its own process
+the check is killed when it takes too long and cannot take more than MEMORY_BYTES, and the web
+process that asked stays free. This module imports neither Django nor the project's settings,
+so that the process starts quickly.
+"""
+
+import json
+import math
+import resource
+import sys
+
+FIELD_NAME = "TrustStramPacket"
+# Enough for pyHanko to read the largest packet the verify page accepts, several times over.
+MEMORY_BYTES = 1024**3
+
+
+def inspect(pdf_path: str, cert_path: str) -> dict:
+    """What the file's packet signature is: see `pdfsign.SignatureCheck` for the keys.
+    `cert_path` empty: this instance has no certificate yet."""
+    from pyhanko.keys import load_cert_from_pemder
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator import ValidationContext
+
+    with open(pdf_path, "rb") as handle:
+        # Anything a crafted file makes the reader or the validator raise means "not a valid
+        # signature of ours", never a failed request.
+        try:
+            reader = PdfFileReader(handle, strict=False)
+            signatures = [s for s in reader.embedded_signatures if s.field_name == FIELD_NAME]
+        except Exception:
+            return {"present": False}
+        if not signatures:
+            return {"present": False}
+        if not cert_path:
+            return {"present": True, "checkable": False}
+        ours = load_cert_from_pemder(cert_path)
+        try:
+            status = validate_pdf_signature(signatures[0], ValidationContext(trust_roots=[ours]))
+        except Exception:
+            return {"present": True}
+        signed_at = status.signer_reported_dt
+        return {
+            "present": True,
+            "intact": bool(status.intact and status.valid),
+            "ours": status.signing_cert.dump() == ours.dump(),
+            "covers_whole_file": status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+            "signed_at": signed_at.isoformat() if signed_at else None,
+        }
+
+
+if __name__ == "__main__":
+    pdf_path, cert_path, seconds = sys.argv[1:4]
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+    # The caller kills this process at the time limit; the CPU limit also ends it should the
+    # caller itself be gone.
+    cpu = math.ceil(float(seconds)) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    print(json.dumps(inspect(pdf_path, cert_path)))
