@@ -104,7 +104,8 @@ def run(env: dict[str, str]) -> int:
     env.setdefault("STATIC_MANIFEST", "1")
     _manage(env, "migrate", "--no-input", "-v", "0")
     _manage(env, "collectstatic", "--no-input", "-v", "0")
-    _manage(env, "load_demo")
+    # `make run` is the local demo: it loads the demo people and plan whatever DEBUG says.
+    _manage(env, "load_demo", "--i-know-this-is-not-production")
     host, port = WEB_ADDRESS.split(":")
     processes = [
         subprocess.Popen(

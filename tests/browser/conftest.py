@@ -17,6 +17,19 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
+# Every page reports what its Content-Security-Policy blocked: the document's
+# securitypolicyviolation event, forwarded through a binding (bindings and init scripts are not
+# subject to the page's policy), and the console message Chromium writes for each violation.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.reportCspViolation(
+    `${event.effectiveDirective} blocked ${event.blockedURI || "inline code"}`
+    + ` in ${event.sourceFile || event.documentURI}:${event.lineNumber}`
+    + (event.sample ? ` (${event.sample})` : "")
+  );
+});
+"""
+
 
 @pytest.fixture(scope="session")
 def browser():
@@ -30,15 +43,31 @@ def browser():
 
 @pytest.fixture
 def new_page(browser, live_server):
-    """`new_page()`: a page in a fresh browser context (its own cookies), on the live server."""
+    """`new_page()`: a page in a fresh browser context (its own cookies), on the live server.
+
+    The test fails if any page it opened reported a Content-Security-Policy violation.
+    """
     contexts = []
+    violations = []
+
+    def reported(text):
+        violations.append(f"event: {text}")
+
+    def console(message):
+        if "Content Security Policy" in message.text:
+            violations.append(f"console: {message.text}")
 
     def make():
         context = browser.new_context(base_url=live_server.url)
         context.set_default_timeout(10_000)
+        context.expose_function("reportCspViolation", reported)
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
+        context.on("console", console)
         contexts.append(context)
         return context.new_page()
 
     yield make
     for context in contexts:
         context.close()
+    if violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations))

@@ -68,7 +68,7 @@ def test_a_request_records_who_from_where_with_an_id(client_for, plan, editor):
 
 
 def test_a_management_command_records_its_name(db):
-    call_command("load_demo")
+    call_command("load_demo", "--i-know-this-is-not-production")
     event = DeploymentPlan.pgh_event_model.objects.earliest("pgh_id")
     metadata = pghistory.models.Context.objects.get(pk=event.pgh_context_id).metadata
     assert metadata["command"] == "load_demo"

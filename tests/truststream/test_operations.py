@@ -4,7 +4,10 @@ import sys
 from pathlib import Path
 
 import pghistory.models
-from django.core.management import call_command
+import pytest
+import yaml
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from planning.models import DeploymentPlan, PlanMembership
@@ -102,7 +105,8 @@ def test_audit_events_carry_the_acting_user_and_the_request(client_for, outsider
     assert membership_event.pgh_context_id == event.pgh_context_id
 
 
-def test_the_demo_data_loads_once(db):
+def test_the_demo_data_loads_once(db, settings):
+    settings.DEBUG = True
     call_command("load_demo")
     counts = (DeploymentPlan.objects.count(), PlanMembership.objects.count())
     call_command("load_demo")
@@ -113,3 +117,24 @@ def test_the_demo_data_loads_once(db):
         "eddie@example.com": "editor",
         "vera@example.com": "viewer",
     }
+
+
+def test_the_demo_data_refuses_to_load_with_debug_off(db):
+    with pytest.raises(CommandError, match="runs only with DEBUG on") as refused:
+        call_command("load_demo")
+    assert "--i-know-this-is-not-production" in str(refused.value)
+    assert not DeploymentPlan.objects.exists()
+    assert not get_user_model().objects.filter(email="olivia@example.com").exists()
+
+
+def test_the_demo_data_loads_with_debug_off_when_told_it_is_not_production(db):
+    call_command("load_demo", "--i-know-this-is-not-production")
+    assert DeploymentPlan.objects.get().memberships.count() == 3
+    assert get_user_model().objects.filter(email="oscar@example.com").exists()
+
+
+def test_docker_compose_loads_no_demo_data():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    commands = [str(service.get("command", "")) for service in compose["services"].values()]
+    assert any("migrate" in command for command in commands)
+    assert not any("load_demo" in command for command in commands)
