@@ -7,6 +7,7 @@ owner cannot see is 404, a change its owner may not make is 403. Every error is 
 import datetime
 from typing import Literal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from ninja import NinjaAPI, Schema, Status
@@ -18,17 +19,36 @@ from pydantic import Field
 from checklists import selectors, services
 from checklists.models import ChecklistItem
 from planning.access import CHANGE, VIEW, get_plan_for_user
+from truststream.accounts import second_factor_missing
 from truststream.history import context
-from truststream.services import token_authenticate
+from truststream.services import token_find, token_throttle
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int):
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+class SecondFactorMissing(Exception):
+    pass
 
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request, token):
-        user = token_authenticate(token)
-        if user is not None:
-            request.user = user
-            # The request's audit context began before the token was read: name the user now.
-            context(user=user.pk, api="v1")
+        found = token_find(token)
+        if found is None:
+            return None
+        # Counted before anything else is checked, so that refused calls count too.
+        retry_after = token_throttle(token=found)
+        if retry_after:
+            raise RateLimited(retry_after)
+        user = found.user
+        if second_factor_missing(user):
+            raise SecondFactorMissing
+        request.user = user
+        # The request's audit context began before the token was read: name the user now.
+        context(user=user.pk, api="v1")
         return user
 
 
@@ -60,6 +80,29 @@ def _forbidden(request, exc):
 @api.exception_handler(AuthenticationError)
 def _unauthorised(request, exc):
     return _error(request, 401, "A valid, unexpired, unrevoked token is required.")
+
+
+@api.exception_handler(RateLimited)
+def _rate_limited(request, exc):
+    response = _error(
+        request,
+        429,
+        f"Too many calls with this token: at most {settings.API_RATE_PER_MINUTE} a minute. "
+        f"Try again in {exc.retry_after} seconds.",
+    )
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(SecondFactorMissing)
+def _second_factor_missing(request, exc):
+    return _error(
+        request,
+        403,
+        "This token's owner holds an approval role, and this instance requires two-factor "
+        "authentication of every role-holder. Its calls are refused until the owner sets up a "
+        "second factor in their account.",
+    )
 
 
 @api.exception_handler(NinjaValidationError)

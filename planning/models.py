@@ -1,9 +1,12 @@
 import datetime
 
 from django.conf import settings
+from django.core import signing
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
 
 from truststream.history import tracked
 from truststream.validators import single_line
@@ -142,6 +145,66 @@ class PlanMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role}) on {self.plan}"
+
+
+@tracked()
+class Invitation(models.Model):
+    """An invitation to join a plan with a role, sent to an email address.
+
+    Everyone added to a plan is invited this way, whether the address has an account or not, so
+    that the owner learns nothing about who has one. The link carries the invitation's id signed
+    with SECRET_KEY (`token`); the row says whether it still works, so that it can be withdrawn.
+    """
+
+    VALID_FOR = datetime.timedelta(days=7)
+    TOKEN_SALT = "planning.invitation"  # noqa: S105 - a namespace for signatures, not a secret
+
+    plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=10, choices=PlanMembership.Role.choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["plan", "-created_at", "-id"]
+        constraints = [
+            # One invitation in play per address and plan: inviting again replaces it.
+            models.UniqueConstraint(
+                Lower("email"),
+                "plan",
+                condition=Q(accepted_at__isnull=True, withdrawn_at__isnull=True),
+                name="invitation_one_open_per_address",
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=["owner", "editor", "viewer"]), name="invitation_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.plan_id} as {self.role}"
+
+    @property
+    def token(self) -> str:
+        return signing.dumps(self.pk, salt=self.TOKEN_SALT)
+
+    @property
+    def state(self) -> str:
+        """pending, expired, accepted or withdrawn."""
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.withdrawn_at is not None:
+            return "withdrawn"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
 
 
 @tracked()

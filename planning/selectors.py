@@ -1,12 +1,15 @@
 import datetime
 from dataclasses import dataclass, field
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core import signing
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from planning.models import (
     DeploymentPlan,
+    Invitation,
     Phase,
     PlanMembership,
     PlanningDocument,
@@ -45,6 +48,32 @@ def plans_for_user(
 
 def plan_members(plan: DeploymentPlan) -> QuerySet[PlanMembership]:
     return plan.memberships.select_related("user").order_by("user__email")
+
+
+def plan_invitations(plan: DeploymentPlan) -> QuerySet[Invitation]:
+    """The plan's invitations neither accepted nor withdrawn (expired ones too, until an owner
+    withdraws them or invites the address again)."""
+    return (
+        plan.invitations.filter(accepted_at__isnull=True, withdrawn_at__isnull=True)
+        .select_related("invited_by")
+        .order_by("email", "id")
+    )
+
+
+def has_verified_address(user, email: str) -> bool:
+    """`email` is one of the user's addresses, and they confirmed it."""
+    return EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()
+
+
+def invitation_by_token(token: str) -> Invitation | None:
+    """The invitation an invitation link names, or None for a link we did not make."""
+    try:
+        invitation_id = signing.loads(token, salt=Invitation.TOKEN_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(invitation_id, int):
+        return None
+    return Invitation.objects.select_related("plan", "invited_by").filter(pk=invitation_id).first()
 
 
 def current_playbooks() -> QuerySet[Playbook]:

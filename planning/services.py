@@ -10,10 +10,11 @@ from django.db.models import F, Max
 from django.urls import reverse
 from django.utils import timezone
 
-from planning import live, playbook_schema, requirements, yamlsafe
+from planning import live, playbook_schema, requirements, selectors, yamlsafe
 from planning.access import sync_permissions
 from planning.models import (
     DeploymentPlan,
+    Invitation,
     Phase,
     PlanMembership,
     PlanningDocument,
@@ -23,7 +24,7 @@ from planning.models import (
     WorkItem,
 )
 from planning.signals import member_removed, plan_content_changed, plan_created
-from planning.tasks import membership_added_notify
+from planning.tasks import invitation_send, membership_added_notify
 from truststream.models import NotificationKind
 from truststream.services import notification_send
 
@@ -255,7 +256,11 @@ def _check_role(role: str) -> None:
 
 @transaction.atomic
 def membership_add(*, plan: DeploymentPlan, actor, email: str, role: str) -> PlanMembership:
-    """Add an existing user, found by email, to the plan; they are told by email."""
+    """Add an existing user, found by email, to the plan at once; they are told by email.
+
+    For the demo data and tools run by operators: the plan's pages invite instead
+    (`invitation_create`), so that an owner never learns whether an address has an account.
+    """
     _check_role(role)
     plan = _lock_plan(plan)
     User = get_user_model()
@@ -266,11 +271,90 @@ def membership_add(*, plan: DeploymentPlan, actor, email: str, role: str) -> Pla
         )
     if PlanMembership.objects.filter(plan=plan, user=user).exists():
         raise ValidationError({"email": f"{user.email} is already a member of this plan."})
-    membership = PlanMembership.objects.create(plan=plan, user=user, role=role, added_by=actor)
-    sync_permissions(plan=plan, user=user, role=role)
+    membership = _member_join(plan=plan, user=user, role=role, added_by=actor)
     transaction.on_commit(lambda: membership_added_notify.delay(membership.pk))
+    return membership
+
+
+def _member_join(*, plan: DeploymentPlan, user, role: str, added_by) -> PlanMembership:
+    # The caller holds the plan's lock and has checked that the user is not a member yet.
+    membership = PlanMembership.objects.create(plan=plan, user=user, role=role, added_by=added_by)
+    sync_permissions(plan=plan, user=user, role=role)
     live.bump_on_commit(plan.pk)
     return membership
+
+
+@transaction.atomic
+def invitation_create(*, plan: DeploymentPlan, actor, email: str, role: str) -> Invitation:
+    """Invite an email address to the plan with `role`; the invitation is emailed once this
+    commits. The same happens whether or not the address has an account, so that nothing here
+    tells the owner which addresses do. An open invitation of the same address is replaced
+    (its link stops working), which is how an owner sends one again."""
+    _check_role(role)
+    email = email.strip()
+    plan = _lock_plan(plan)
+    if plan.memberships.filter(user__email__iexact=email).exists():
+        # Only members' addresses are compared: the owner sees those on the members list.
+        raise ValidationError({"email": f"{email} is already a member of this plan."})
+    now = timezone.now()
+    plan.invitations.filter(
+        email__iexact=email, accepted_at__isnull=True, withdrawn_at__isnull=True
+    ).update(withdrawn_at=now)
+    invitation = Invitation(
+        plan=plan,
+        email=email,
+        role=role,
+        invited_by=actor,
+        expires_at=now + Invitation.VALID_FOR,
+    )
+    invitation.full_clean()
+    invitation.save()
+    transaction.on_commit(lambda: invitation_send.delay(invitation.pk))
+    live.bump_on_commit(plan.pk)
+    return invitation
+
+
+@transaction.atomic
+def invitation_withdraw(*, invitation: Invitation) -> None:
+    """Withdraw an invitation not yet accepted (or expired): its link stops working."""
+    withdrawn = Invitation.objects.filter(
+        pk=invitation.pk, accepted_at__isnull=True, withdrawn_at__isnull=True
+    ).update(withdrawn_at=timezone.now())
+    if not withdrawn:
+        raise ValidationError(
+            f"The invitation of {invitation.email} was already accepted or withdrawn."
+        )
+    live.bump_on_commit(invitation.plan_id)
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user) -> tuple[PlanMembership, bool]:
+    """`user` joins the plan with the invitation's role; (membership, joined now).
+
+    Only the person the invitation was sent to may accept it: one of the account's verified
+    email addresses must be the invited one, so that a forwarded or intercepted link is of no
+    use to an account that does not prove it holds that address. Someone already a member
+    keeps their role, and the invitation is used up all the same.
+    """
+    plan = _lock_plan(invitation.plan)
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    state = invitation.state
+    if state != "pending":
+        raise ValidationError(f"This invitation is {state}: it can no longer be accepted.")
+    if not selectors.has_verified_address(user, invitation.email):
+        raise ValidationError(
+            f"This invitation is for {invitation.email}. Confirm that address on your account, "
+            "or sign in with the account that has it, to accept it."
+        )
+    Invitation.objects.filter(pk=invitation.pk).update(accepted_at=timezone.now(), accepted_by=user)
+    membership = PlanMembership.objects.filter(plan=plan, user=user).first()
+    if membership is not None:
+        live.bump_on_commit(plan.pk)
+        return membership, False
+    membership = _member_join(
+        plan=plan, user=user, role=invitation.role, added_by=invitation.invited_by
+    )
+    return membership, True
 
 
 def _other_owners(membership: PlanMembership) -> bool:

@@ -4,7 +4,7 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from planning.models import PlanMembership
+from planning.models import Invitation, PlanMembership
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -27,6 +27,30 @@ def membership_added_notify(membership_id: int) -> None:
         message=render_to_string("planning/email/member_added.txt", context),
         from_email=None,
         recipient_list=[membership.user.email],
+    )
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def invitation_send(invitation_id: int) -> None:
+    """Email an invitation its link, unless it was withdrawn or replaced meanwhile."""
+    invitation = (
+        Invitation.objects.select_related("plan", "invited_by").filter(pk=invitation_id).first()
+    )
+    if invitation is None or invitation.state != "pending":
+        return
+    context = {
+        "invitation": invitation,
+        "plan": invitation.plan,
+        "inviter": invitation.invited_by.email if invitation.invited_by else "A plan owner",
+        "url": settings.SITE_URL + reverse("planning:invitation", args=[invitation.token]),
+    }
+    # A header holds one line: a title written elsewhere may carry line breaks.
+    plan = " ".join(str(invitation.plan).split())
+    send_mail(
+        subject=f"[TrustStram] You are invited to {plan}"[:200],
+        message=render_to_string("planning/email/invitation.txt", context),
+        from_email=None,
+        recipient_list=[invitation.email],
     )
 
 

@@ -1,6 +1,16 @@
 from django.urls import include, path
 
-from planning.views import activity, audit, board, live, my_work, plans, register, requirements
+from planning.views import (
+    activity,
+    audit,
+    board,
+    invitations,
+    live,
+    my_work,
+    plans,
+    register,
+    requirements,
+)
 
 app_name = "planning"
 
@@ -15,6 +25,11 @@ plan_urlpatterns = [
     path(plan + "members/", plans.member_add, name="member_add"),
     path(plan + "members/<int:membership_id>/role/", plans.member_role, name="member_role"),
     path(plan + "members/<int:membership_id>/remove/", plans.member_remove, name="member_remove"),
+    path(
+        plan + "invitations/<int:invitation_id>/withdraw/",
+        plans.invitation_withdraw,
+        name="invitation_withdraw",
+    ),
     path(plan + "board/", board.board, name="board"),
     path(plan + "live/", live.live_poll, name="live"),
     path(plan + "activity/", activity.plan_activity, name="activity"),
@@ -67,4 +82,6 @@ plan_urlpatterns = [
 urlpatterns = [
     path("plans/", include(plan_urlpatterns)),
     path("my-work/", my_work.my_work, name="my_work"),
+    # Outside /plans/: whoever opens it is not a member yet.
+    path("invitations/<str:token>/", invitations.invitation, name="invitation"),
 ]

@@ -14,8 +14,12 @@ class SignoffsConfig(AppConfig):
     def ready(self):
         from planning.signals import member_removed, plan_content_changed, plan_created
         from signoffs import services
+        from signoffs.middleware import second_factor_required
+        from truststream.accounts import second_factor_required as asks_second_factor
 
         # A new plan gets the playbook's approval roles in the transaction that creates it.
         plan_created.connect(services.roles_create, dispatch_uid="signoffs_roles_create")
         plan_content_changed.connect(_queue_plan_changed, dispatch_uid="signoffs_plan_changed")
         member_removed.connect(services.roles_release, dispatch_uid="signoffs_roles_release")
+        # SIGNOFF_REQUIRE_MFA: role-holders need a second factor for API tokens too.
+        asks_second_factor.connect(second_factor_required, dispatch_uid="signoffs_second_factor")

@@ -12,6 +12,17 @@ from signoffs.models import SignoffRequirement
 OPEN_PREFIXES = ("/accounts/", "/static/", "/healthz")
 
 
+def holds_an_approval_role(user) -> bool:
+    """The user holds an approval role on a plan that is not archived: SIGNOFF_REQUIRE_MFA asks
+    them for a second factor here, for API tokens (`truststream.accounts`) and for signing."""
+    return SignoffRequirement.objects.filter(assignee=user, plan__archived_at__isnull=True).exists()
+
+
+def second_factor_required(sender, user, **kwargs) -> bool:
+    """Receiver of `truststream.accounts.second_factor_required`."""
+    return holds_an_approval_role(user)
+
+
 class RoleHoldersEnrollMfa:
     """With SIGNOFF_REQUIRE_MFA, a person who holds an approval role on any plan uses the
     application only once they have a second factor: every other page sends them to set one
@@ -25,9 +36,7 @@ class RoleHoldersEnrollMfa:
             settings.SIGNOFF_REQUIRE_MFA
             and request.user.is_authenticated
             and not request.path.startswith(OPEN_PREFIXES)
-            and SignoffRequirement.objects.filter(
-                assignee=request.user, plan__archived_at__isnull=True
-            ).exists()
+            and holds_an_approval_role(request.user)
             and not is_mfa_enabled(request.user)
         ):
             messages.warning(

@@ -1,8 +1,3 @@
-import time
-from urllib.parse import urlencode
-
-# allauth keeps the session's authentication records here; it has no public accessor for them.
-from allauth.account.internal.flows.login import get_authentication_records
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
@@ -13,7 +8,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods
 
@@ -22,6 +16,7 @@ from planning.access import CHANGE, MANAGE, plan_view
 from signoffs import packets, selectors, services, snapshot, status
 from signoffs.forms import PacketRequestForm, SignForm, VerifyForm
 from signoffs.models import ReadinessPacket, SignoffRequirement
+from truststream.accounts import reauthentication_url
 from truststream.forms import apply_validation_error
 from truststream.parsing import parse_id
 from truststream.ratelimit import rate_limit
@@ -121,25 +116,11 @@ def sign(request: HttpRequest, plan, role: str) -> HttpResponse:
             "authenticator app in your account, then sign.",
         )
         return redirect("mfa_index")
-    # A signature needs the password again, and the second factor too where the signer has
-    # one, both within the last ACCOUNT_REAUTHENTICATION_TIMEOUT seconds.
-    for method, url_name in (("password", "account_reauthenticate"), ("mfa", "mfa_reauthenticate")):
-        if method == "mfa" and not is_mfa_enabled(request.user):
-            continue
-        if not _recently(request, method):
-            return redirect(f"{reverse(url_name)}?{urlencode({'next': request.path})}")
+    # A signature needs the password again, and the second factor too where the signer has one.
+    gate = reauthentication_url(request, request.path)
+    if gate is not None:
+        return redirect(gate)
     return _sign(request, plan, requirement)
-
-
-def _recently(request: HttpRequest, method: str) -> bool:
-    """The user re-authenticated with `method` ("password" or "mfa") a short while ago."""
-    now = time.time()
-    return any(
-        record.get("method") == method
-        and record.get("reauthenticated")
-        and now - record.get("at", 0) < settings.ACCOUNT_REAUTHENTICATION_TIMEOUT
-        for record in get_authentication_records(request, request.user)
-    )
 
 
 def _sign(request: HttpRequest, plan, requirement: SignoffRequirement) -> HttpResponse:

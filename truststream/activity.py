@@ -38,7 +38,7 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "readiness": ("Readiness", ("checklists.ReadinessScore",)),
     "signoffs": ("Sign-offs", ("signoffs.SignoffRequirement", "signoffs.Signoff")),
-    "members": ("Members", ("planning.PlanMembership",)),
+    "members": ("Members", ("planning.PlanMembership", "planning.Invitation")),
     "packets": ("Packets", ("signoffs.ReadinessPacket",)),
     "comments": ("Comments", ("checklists.Comment", "checklists.Mention")),
     "plan": (
@@ -660,6 +660,31 @@ def _membership_rules() -> _Rules:
     )
 
 
+def _invited_role(change):
+    return _choice("planning.Invitation", "role", change.data.get("role"))
+
+
+def _invitation_rules() -> _Rules:
+    return _rules(
+        "planning.Invitation",
+        noun="the invitation of",
+        name=lambda c, look: c.data.get("email", ""),
+        link=lambda c, look: _url("planning:plan_detail", look.plan_id, anchor="members"),
+        insert=lambda c, look: (f"invited {c.data.get('email')} as {_invited_role(c)}", ""),
+        fields={
+            "accepted_at": lambda c, look: (
+                f"accepted the invitation sent to {c.data.get('email')}",
+                "",
+            ),
+            "withdrawn_at": lambda c, look: (
+                f"withdrew the invitation of {c.data.get('email')}",
+                "",
+            ),
+        },
+        goes_with={"accepted_at": frozenset({"accepted_by_id"})},
+    )
+
+
 # The plan and its register
 
 
@@ -828,6 +853,7 @@ def _rules_for(label: str) -> _Rules:
         "signoffs.Signoff": _signoff_rules,
         "signoffs.ReadinessPacket": _packet_rules,
         "planning.PlanMembership": _membership_rules,
+        "planning.Invitation": _invitation_rules,
         settings.AUDIT_PLAN_MODEL: _plan_rules,
         "planning.PlanningDocument": _document_rules,
         "planning.RequirementSpec": _requirement_rules,

@@ -2,9 +2,13 @@
 
 import datetime
 import hashlib
+import math
 import secrets
+import time
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -59,8 +63,27 @@ def token_revoke(*, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
-def token_authenticate(plain: str):
-    """The active user a token belongs to, or None for an unknown, revoked or expired token."""
+@transaction.atomic
+def tokens_revoke_all(*, user, reason: str) -> list[str]:
+    """Revoke every token of `user` still in force; they are emailed the names of those revoked
+    and `reason` (a sentence: "your password was changed") once this commits. Returns the
+    names."""
+    active = ApiToken.objects.select_for_update().filter(user=user, revoked_at__isnull=True)
+    names = list(active.order_by("created_at", "id").values_list("name", flat=True))
+    if names:
+        active.update(revoked_at=timezone.now())
+        from truststream.tasks import tokens_revoked_email
+
+        user_id = user.pk
+        transaction.on_commit(
+            lambda: tokens_revoked_email.delay(user_id, names, reason), robust=True
+        )
+    return names
+
+
+def token_find(plain: str) -> ApiToken | None:
+    """The token in force that `plain` is (its user active, loaded with it), or None for an
+    unknown, revoked or expired one. Records its use."""
     if not plain.startswith(TOKEN_PREFIX) or len(plain) > 100:
         return None
     token = (
@@ -74,7 +97,35 @@ def token_authenticate(plain: str):
     # Last use to the minute is enough, and spares a write on every call.
     if token.last_used_at is None or now - token.last_used_at > datetime.timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token
+
+
+def token_authenticate(plain: str):
+    """The active user a token belongs to, or None for an unknown, revoked or expired token."""
+    token = token_find(plain)
+    return token.user if token is not None else None
+
+
+def token_throttle(*, token: ApiToken) -> int:
+    """Count one call made with `token`: 0 while it is within API_RATE_PER_MINUTE calls this
+    minute, else the seconds until the next minute, when it may call again.
+
+    The count lives in Redis (the default cache), shared by every web process; a window per
+    clock minute costs one INCR per call and forgets itself.
+    """
+    now = time.time()
+    window = int(now // 60)
+    key = f"api-rate:{token.pk}:{window}"
+    # Kept past its minute, so that it cannot expire between `add` and `incr`.
+    cache.add(key, 0, timeout=120)
+    try:
+        calls = cache.incr(key)
+    except ValueError:  # evicted meanwhile: this call starts the count again
+        cache.set(key, 1, timeout=120)
+        calls = 1
+    if calls <= settings.API_RATE_PER_MINUTE:
+        return 0
+    return max(1, math.ceil((window + 1) * 60 - now))
 
 
 # Notifications

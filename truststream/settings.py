@@ -232,6 +232,8 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # When on, only a role-holder with a second factor (an authenticator app) may sign.
 SIGNOFF_REQUIRE_MFA = env_bool("SIGNOFF_REQUIRE_MFA", False)
 MFA_TOTP_ISSUER = "TrustStram Readiness"
+# Calls one API token may make in a minute; past it the API answers 429 with Retry-After.
+API_RATE_PER_MINUTE = env_int("API_RATE_PER_MINUTE", 120)
 
 EMAIL_HOST = env_str("EMAIL_HOST")
 if EMAIL_HOST:

@@ -79,3 +79,26 @@ def digest_send(user_id: int) -> int:
             recipient_list=[user.email],
         )
     return count
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def tokens_revoked_email(user_id: int, names: list[str], reason: str) -> None:
+    """Tell a person that their API tokens were revoked, which ones, and why."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        return
+    listed = "\n".join(f"- {name}" for name in names)
+    count = len(names)
+    send_mail(
+        subject=f"[TrustStram] Your API token{'s were' if count != 1 else ' was'} revoked",
+        message=(
+            f"Hello,\n\n{reason[:1].upper()}{reason[1:]}, so we revoked the API "
+            f"token{'s' if count != 1 else ''} you had:\n\n{listed}\n\n"
+            "Calls made with them now fail. Create new tokens for the pipelines that need "
+            f"them: {settings.SITE_URL}{reverse('tokens')}\n\n"
+            "If you did not do this, reset your password at once and tell your "
+            "administrator.\n\n— TrustStram Readiness\n"
+        ),
+        from_email=None,
+        recipient_list=[user.email],
+    )

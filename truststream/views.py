@@ -7,11 +7,13 @@ from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from truststream import services
+from truststream.accounts import reauthentication_url, second_factor_missing
 from truststream.forms import NotificationSettingsForm, TokenForm, apply_validation_error
 from truststream.models import ApiToken, Notification, NotificationPreference
 from truststream.selectors import unread_count
@@ -55,11 +57,36 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=503 if down else 200)
 
 
+def _token_creation_gate(request: HttpRequest) -> dict | None:
+    """What the user must do before creating a token, or None: a token acts as them until it
+    is revoked, so creating one asks what signing asks."""
+    if second_factor_missing(request.user):
+        return {
+            "url": reverse("mfa_index"),
+            "why": "You hold an approval role, and this instance asks every role-holder for "
+            "two-factor authentication before they create API tokens.",
+            "action": "Set up two-factor authentication",
+        }
+    url = reauthentication_url(request, reverse("tokens"))
+    if url is not None:
+        return {
+            "url": url,
+            "why": "Creating a token needs your password again (and your second factor, if you "
+            "have one), within the last few minutes.",
+            "action": "Confirm it is you",
+        }
+    return None
+
+
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def tokens(request: HttpRequest):
     """The user's personal API tokens: create one (shown once), see and revoke the others."""
+    gate = _token_creation_gate(request)
+    if request.method == "POST" and gate is not None:
+        messages.error(request, gate["why"])
+        return redirect(gate["url"])
     form = TokenForm(request.POST or None)
     created = None
     if request.method == "POST" and form.is_valid():
@@ -75,6 +102,7 @@ def tokens(request: HttpRequest):
         {
             "form": form,
             "created": created,
+            "creation_gate": gate,
             "tokens": request.user.api_tokens.order_by("-created_at"),
             "now": timezone.now(),
         },

@@ -9,8 +9,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from planning import selectors, services
-from planning.access import CHANGE, MANAGE, get_membership, plan_view
+from planning.access import CHANGE, MANAGE, get_membership, get_part, plan_view
 from planning.forms import MemberAddForm, MemberRoleForm, PlanCreateForm, PlanFilterForm, PlanForm
+from planning.models import Invitation
 from planning.views.common import (
     form_status,
     four_weeks,
@@ -59,14 +60,18 @@ def plan_create(request: HttpRequest) -> HttpResponse:
     return render(request, "planning/plan_form.html", {"form": form}, status=form_status(form))
 
 
-def _overview(plan, *, add_form=None) -> dict:
+def _members_context(plan, *, add_form=None) -> dict:
     return {
         "plan": plan,
-        **four_weeks(plan),
         "members": selectors.plan_members(plan),
+        # Whom the owners invited is theirs to see, as the rest of member management is.
+        "invitations": selectors.plan_invitations(plan) if plan.manageable else (),
         "add_form": add_form or MemberAddForm(),
-        "tab": "overview",
     }
+
+
+def _overview(plan, *, add_form=None) -> dict:
+    return {**four_weeks(plan), **_members_context(plan, add_form=add_form), "tab": "overview"}
 
 
 @plan_view()
@@ -110,11 +115,7 @@ def plan_restore(request: HttpRequest, plan) -> HttpResponse:
 def _members_response(request, plan, *, add_form=None, status=200) -> HttpResponse:
     """The members panel for htmx, the whole plan page otherwise."""
     if request.htmx:
-        context = {
-            "plan": plan,
-            "members": selectors.plan_members(plan),
-            "add_form": add_form or MemberAddForm(),
-        }
+        context = _members_context(plan, add_form=add_form)
         return render(request, "planning/_members.html", context, status=status)
     if status == 200:
         return redirect("planning:plan_detail", plan.pk)
@@ -125,21 +126,38 @@ def _members_response(request, plan, *, add_form=None, status=200) -> HttpRespon
 
 @plan_view(MANAGE, methods=("POST",))
 def member_add(request: HttpRequest, plan) -> HttpResponse:
+    """Invite an address to the plan. The answer is the same whether or not it has an account."""
     form = MemberAddForm(request.POST)
     if form.is_valid():
         try:
-            membership = services.membership_add(plan=plan, actor=request.user, **form.cleaned_data)
+            invitation = services.invitation_create(
+                plan=plan, actor=request.user, **form.cleaned_data
+            )
         except ValidationError as error:
             apply_validation_error(form, error)
         else:
             messages.success(
                 request,
-                f"{membership.user.email} added as {membership.get_role_display().lower()}. "
-                "They have been sent an email.",
+                f"Invitation sent to {invitation.email} as {invitation.get_role_display().lower()}"
+                ". They join the plan once they accept it.",
             )
             return _members_response(request, plan)
     # htmx swaps only 2xx responses by default; the panel shows the field errors either way.
     return _members_response(request, plan, add_form=form, status=200 if request.htmx else 400)
+
+
+@plan_view(MANAGE, methods=("POST",))
+def invitation_withdraw(request: HttpRequest, plan, invitation_id: int) -> HttpResponse:
+    invitation = get_part(plan, Invitation.objects.all(), invitation_id)
+    try:
+        services.invitation_withdraw(invitation=invitation)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return _members_response(request, plan, status=200 if request.htmx else 400)
+    messages.success(
+        request, f"Invitation of {invitation.email} withdrawn: its link no longer works."
+    )
+    return _members_response(request, plan)
 
 
 @plan_view(MANAGE, methods=("POST",))

@@ -54,26 +54,28 @@ def test_a_newcomer_signs_up_creates_a_plan_and_shares_it(new_page, celery_worke
     ).to_be_visible()
     plan_path = re.sub(r"^https?://[^/]+", "", priya.url)
 
-    # Add Sam as an editor, in place: an unknown address first, then Sam's.
+    # Invite Sam as an editor, in place: a mistyped address first, then Sam's.
     members = priya.locator("#members")
-    members.get_by_label("Email", exact=True).fill("nobody@example.com")
-    members.get_by_role("button", name="Add member").click()
-    expect(members.get_by_text("No user has this email address")).to_be_visible()
+    members.get_by_label("Email", exact=True).fill("sam-at-example.com")
+    members.get_by_role("button", name="Send invitation").click()
+    expect(members.get_by_text("Enter a valid email address")).to_be_visible()
     members.get_by_label("Email", exact=True).fill(sam.email)
     members.get_by_label("Role", exact=True).select_option("editor")
-    members.get_by_role("button", name="Add member").click()
-    expect(members.get_by_text(f"{sam.email} added as editor")).to_be_visible()
+    members.get_by_role("button", name="Send invitation").click()
+    expect(members.get_by_text(f"Invitation sent to {sam.email} as editor")).to_be_visible()
+    expect(members.get_by_role("row", name=re.compile(f"{sam.email} Editor"))).to_be_visible()
     assert priya.url.endswith(plan_path)  # updated in place, no navigation
 
-    # Sam was told by email, through the Celery worker.
+    # Sam was sent the invitation by email, through the Celery worker, and accepts it.
     [invitation] = wait_for(lambda: [m for m in mail.outbox if sam.email in m.to])
     assert "Payments platform go-live" in invitation.subject
-
-    # Sam sees the plan; Oscar, who is not a member, does not.
+    link = re.search(r"https?://[^/\s]+(/invitations/\S+/)", invitation.body).group(1)
     sam_page = new_page()
     log_in(sam_page, sam.email, PASSWORD)
-    sam_page.get_by_role("link", name="Payments platform go-live").click()
+    sam_page.goto(link)
+    sam_page.get_by_role("button", name="Accept and open the plan").click()
     expect(sam_page.get_by_role("heading", name=re.compile("Payments platform"))).to_be_visible()
+    expect(sam_page.get_by_text("you are its editor")).to_be_visible()
     expect(sam_page.get_by_role("link", name="Edit")).to_be_visible()
 
     oscar_page = new_page()

@@ -4,6 +4,7 @@ import datetime
 import json
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone
 
@@ -380,3 +381,26 @@ def test_an_item_says_who_it_is_assigned_to(plan, editor, viewer):
     assert call("get", path, token_of(viewer)).json()["assignee"] is None
     services.item_assign(item=item, actor=editor, assignee=viewer, version=None)
     assert call("get", path, token_of(viewer, "second")).json()["assignee"] == viewer.email
+
+
+def test_calls_past_the_rate_limit_are_429_with_retry_after(plan, editor, viewer, settings):
+    settings.API_RATE_PER_MINUTE = 3
+    busy, other = token_of(editor, "busy"), token_of(editor, "other")
+    start = datetime.datetime(2026, 11, 10, 12, 0, 10, tzinfo=datetime.UTC)
+    path = f"/plans/{plan.pk}/readiness"
+    with time_machine.travel(start, tick=False):
+        for _ in range(3):
+            assert call("get", path, busy).status_code == 200
+        refused = call("get", path, busy)
+        body = assert_error(refused, 429)
+        assert refused["Retry-After"] == "50"  # the rest of this minute
+        assert "at most 3 a minute" in body["detail"]
+        # A refused change changes nothing.
+        item = first_item(plan)
+        before = snapshot(plan)
+        assert_error(call("post", f"/items/{item.pk}/state", busy, {"state": "passed"}), 429)
+        assert snapshot(plan) == before
+        # The limit is per token: another token of the same person still works.
+        assert call("get", path, other).status_code == 200
+    with time_machine.travel(start + datetime.timedelta(seconds=50), tick=False):
+        assert call("get", path, busy).status_code == 200

@@ -4,21 +4,38 @@ from django.urls import reverse
 from tests.conftest import wait_for
 
 
-def test_adding_a_member_emails_them_through_the_worker(
-    celery_worker, client_for, plan, owner, outsider
-):
+def test_an_invitation_is_emailed_through_the_worker(celery_worker, client_for, plan, owner):
     client_for(owner).post(
-        reverse("planning:member_add", args=[plan.pk]), {"email": outsider.email, "role": "editor"}
+        reverse("planning:member_add", args=[plan.pk]),
+        {"email": "newcomer@example.com", "role": "editor"},
     )
 
     def invitation():
-        return [message for message in mail.outbox if outsider.email in message.to]
+        return [message for message in mail.outbox if "newcomer@example.com" in message.to]
 
     [message] = wait_for(invitation)
-    assert message.subject == "[TrustStram] You were added to Checkout service rollout 4.4.0"
+    token = plan.invitations.get(email="newcomer@example.com").token
+    assert message.subject == "[TrustStram] You are invited to Checkout service rollout 4.4.0"
     assert "as editor" in message.body
-    assert f"http://127.0.0.1:8000/plans/{plan.pk}/" in message.body
+    assert f"http://127.0.0.1:8000/invitations/{token}/" in message.body
     assert owner.email in message.body
+
+
+def test_an_invitation_withdrawn_before_the_worker_runs_is_not_emailed(celery_worker, plan, owner):
+    from django.db import transaction
+
+    from planning import services
+
+    with transaction.atomic():  # its email is queued when this commits, withdrawn by then
+        withdrawn = services.invitation_create(
+            plan=plan, actor=owner, email="late@example.com", role="viewer"
+        )
+        services.invitation_withdraw(invitation=withdrawn)
+    services.invitation_create(plan=plan, actor=owner, email="kept@example.com", role="viewer")
+    # The worker runs one task at a time, in order: once the later email is out, the
+    # withdrawn invitation's task has run too.
+    wait_for(lambda: [m for m in mail.outbox if m.to == ["kept@example.com"]])
+    assert [m for m in mail.outbox if m.to == ["late@example.com"]] == []
 
 
 def test_a_member_removed_before_the_worker_runs_gets_no_email(celery_worker, plan, editor, viewer):

@@ -18,6 +18,7 @@ PLAN_URLS = [
     ("planning:member_add", "post", "manage"),
     ("planning:member_role", "post", "manage"),
     ("planning:member_remove", "post", "manage"),
+    ("planning:invitation_withdraw", "post", "manage"),
     ("planning:board", "get", "view"),
     ("planning:audit", "get", "view"),
     ("planning:audit_csv", "get", "view"),
@@ -41,9 +42,11 @@ PLAN_URLS = [
     ("planning:requirement_export", "get", "view"),
     ("planning:requirement_import", "post", "change"),
 ]
+INVITED = "ivy@example.com"
 PART = {
     "member_role": lambda plan: plan.memberships.get(role="viewer").pk,
     "member_remove": lambda plan: plan.memberships.get(role="viewer").pk,
+    "invitation_withdraw": lambda plan: plan.invitations.get(email=INVITED).pk,
     "work_item_add": lambda plan: plan.phases.get(number=1).pk,
     "work_item_edit": lambda plan: plan.work_items.first().pk,
     "work_item_status": lambda plan: plan.work_items.first().pk,
@@ -84,6 +87,13 @@ ANY_CHANGE = {
 }
 
 
+@pytest.fixture
+def plan(plan, owner):
+    """The shared plan, with an invitation in play for the URLs that act on one."""
+    services.invitation_create(plan=plan, actor=owner, email=INVITED, role="viewer")
+    return plan
+
+
 def plan_url(name, plan):
     part = PART.get(name.split(":")[1])
     return reverse(name, args=[plan.pk, part(plan)] if part else [plan.pk])
@@ -95,6 +105,7 @@ def snapshot(plan) -> tuple:
     return (
         (plan.title, plan.archived_at),
         list(plan.memberships.values_list("user_id", "role").order_by("id")),
+        list(plan.invitations.values_list("email", "role", "withdrawn_at").order_by("id")),
         list(plan.work_items.values_list("id", "title", "status", "position").order_by("id")),
         list(plan.documents.values_list("id", "status").order_by("id")),
         list(plan.requirements.values_list("id", "values").order_by("id")),
@@ -158,6 +169,7 @@ TAMPERABLE = [
 def test_an_id_of_another_plans_part_is_404(client_for, plan, owner, outsider, name, method):
     other = make_plan(outsider, title="Someone else's")
     services.membership_add(plan=other, actor=outsider, email="vera@example.com", role="viewer")
+    services.invitation_create(plan=other, actor=outsider, email=INVITED, role="viewer")
     before = snapshot(other)
     url = reverse(name, args=[plan.pk, PART[name.split(":")[1]](other)])
     response = getattr(client_for(owner), method)(url, ANY_CHANGE)
@@ -370,7 +382,7 @@ def test_user_text_is_escaped_on_the_plan_page(client_for, owner):
 # Members
 
 
-def test_the_owner_adds_a_member_by_email(
+def test_the_owner_invites_an_address_and_it_is_listed_as_pending(
     client_for, plan, owner, outsider, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks() as callbacks:
@@ -379,30 +391,72 @@ def test_the_owner_adds_a_member_by_email(
             {"email": f"  {outsider.email.upper()} ", "role": "viewer"},
         )
     assert response.status_code == 302
-    assert plan.memberships.get(user=outsider).role == "viewer"
+    # Invited, not added: they join once they accept.
+    assert not plan.memberships.filter(user=outsider).exists()
+    invitation = plan.invitations.get(email=outsider.email.upper())
+    assert (invitation.role, invitation.invited_by) == ("viewer", owner)
+    assert invitation.state == "pending"
     # the invitation email is queued once the change is committed, and open pages refresh
     assert len(callbacks) == 2
+    page = client_for(owner).get(reverse("planning:plan_detail", args=[plan.pk])).content.decode()
+    assert "Invitations" in page
+    assert outsider.email.upper() in page
+
+
+def test_the_owner_is_told_the_same_whether_or_not_the_address_has_an_account(
+    client_for, plan, owner, outsider
+):
+    client = client_for(owner)
+    for email in (outsider.email, "nobody-here@example.com"):
+        response = client.post(
+            reverse("planning:member_add", args=[plan.pk]), {"email": email, "role": "editor"}
+        )
+        assert response.status_code == 302
+        page = client.get(response["Location"])
+        [message] = [str(m) for m in page.context["messages"]]
+        assert message == (
+            f"Invitation sent to {email} as editor. They join the plan once they accept it."
+        )
+        row = page.content.decode().split(f"<td>{email}</td>", 1)[1].split("</tr>", 1)[0]
+        assert "Pending" in row
+    # Neither is a member yet; both wait the same way.
+    assert not plan.memberships.filter(user=outsider).exists()
+    assert plan.invitations.filter(withdrawn_at=None, accepted_at=None).count() == 3
+
+
+def test_inviting_an_address_again_replaces_its_invitation(client_for, plan, owner):
+    old = plan.invitations.get(email=INVITED)
+    response = client_for(owner).post(
+        reverse("planning:member_add", args=[plan.pk]), {"email": INVITED, "role": "editor"}
+    )
+    assert response.status_code == 302
+    old.refresh_from_db()
+    assert old.state == "withdrawn"
+    new = plan.invitations.get(email=INVITED, withdrawn_at=None)
+    assert new.role == "editor"
+    assert new.token != old.token
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"email": "ghost@example.com", "role": "viewer"}, "No user has this email address"),
         ({"email": "not-an-email", "role": "viewer"}, "Enter a valid email address"),
         ({"email": "", "role": "viewer"}, "This field is required"),
         ({"email": "vera@example.com", "role": "viewer"}, "already a member"),
+        ({"email": "VERA@example.com ", "role": "owner"}, "already a member"),
         ({"email": "oscar@example.com", "role": "superuser"}, "Select a valid choice"),
+        ({"email": "a@example.com\r\nBcc: b@example.com", "role": "viewer"}, "valid email"),
     ],
 )
-def test_adding_a_member_refuses_bad_input(client_for, plan, owner, outsider, data, message):
-    before = plan.memberships.count()
+def test_inviting_refuses_bad_input(client_for, plan, owner, outsider, data, message):
+    before = snapshot(plan)
     response = client_for(owner).post(reverse("planning:member_add", args=[plan.pk]), data)
     assert response.status_code == 400
     assert message in response.content.decode()
-    assert plan.memberships.count() == before
+    assert snapshot(plan) == before
 
 
-def test_adding_a_member_with_htmx_returns_the_panel(client_for, plan, owner, outsider):
+def test_inviting_with_htmx_returns_the_panel(client_for, plan, owner, outsider):
     response = client_for(owner).post(
         reverse("planning:member_add", args=[plan.pk]),
         {"email": outsider.email, "role": "editor"},
@@ -411,8 +465,28 @@ def test_adding_a_member_with_htmx_returns_the_panel(client_for, plan, owner, ou
     body = response.content.decode()
     assert response.status_code == 200
     assert "<html" not in body
-    assert outsider.email in body
-    assert "added as editor" in body
+    assert f"Invitation sent to {outsider.email} as editor" in body
+    assert "Withdraw" in body
+
+
+def test_the_owner_withdraws_an_invitation(client_for, plan, owner):
+    invitation = plan.invitations.get(email=INVITED)
+    url = reverse("planning:invitation_withdraw", args=[plan.pk, invitation.pk])
+    response = client_for(owner).post(url, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f"Invitation of {INVITED} withdrawn" in body
+    invitation.refresh_from_db()
+    assert invitation.state == "withdrawn"
+    # Withdrawn twice: told so, and nothing changes.
+    again = client_for(owner).post(url)
+    assert again.status_code == 400
+    assert "already accepted or withdrawn" in again.content.decode()
+
+
+def test_only_owners_see_the_pending_invitations(client_for, plan, editor):
+    page = client_for(editor).get(reverse("planning:plan_detail", args=[plan.pk]))
+    assert INVITED not in page.content.decode()
 
 
 def test_the_owner_changes_a_role(client_for, plan, owner, viewer, membership_of):
