@@ -97,7 +97,7 @@ def celery_worker(transactional_db):
         yield worker
 
 
-def wait_for(condition, timeout: float = 10.0):
+def wait_for(condition, timeout: float = 30.0):
     """Poll `condition` until it returns something true, for work done by another process."""
     import time
 

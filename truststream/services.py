@@ -2,13 +2,10 @@
 
 import datetime
 import hashlib
-import math
 import secrets
-import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -20,6 +17,7 @@ from truststream.models import (
     NotificationKind,
     NotificationPreference,
 )
+from truststream.ratelimit import rate_limit
 
 TOKEN_PREFIX = "tsr_"  # noqa: S105 - marks our tokens for secret scanners; not a secret
 MAX_ACTIVE_TOKENS = 20
@@ -108,24 +106,8 @@ def token_authenticate(plain: str):
 
 def token_throttle(*, token: ApiToken) -> int:
     """Count one call made with `token`: 0 while it is within API_RATE_PER_MINUTE calls this
-    minute, else the seconds until the next minute, when it may call again.
-
-    The count lives in Redis (the default cache), shared by every web process; a window per
-    clock minute costs one INCR per call and forgets itself.
-    """
-    now = time.time()
-    window = int(now // 60)
-    key = f"api-rate:{token.pk}:{window}"
-    # Kept past its minute, so that it cannot expire between `add` and `incr`.
-    cache.add(key, 0, timeout=120)
-    try:
-        calls = cache.incr(key)
-    except ValueError:  # evicted meanwhile: this call starts the count again
-        cache.set(key, 1, timeout=120)
-        calls = 1
-    if calls <= settings.API_RATE_PER_MINUTE:
-        return 0
-    return max(1, math.ceil((window + 1) * 60 - now))
+    minute, else the seconds until it may call again."""
+    return rate_limit(f"api:{token.pk}", limit=settings.API_RATE_PER_MINUTE, seconds=60)
 
 
 # Notifications
