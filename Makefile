@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 EMBEDDED := $(PY) -m truststream.embedded
+# The import contracts in pyproject.toml: an import that points up a layer fails the build.
+LINT_IMPORTS := $(VENV)/bin/lint-imports --no-cache
 
 .PHONY: run test lint format check setup clean-var bench
 
@@ -21,11 +23,13 @@ test: setup
 	bin/system-packages
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(LINT_IMPORTS)
 	$(EMBEDDED) exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(LINT_IMPORTS)
 
 format: setup
 	$(PY) -m ruff check --fix .

@@ -114,7 +114,7 @@ def bench_render(owner, plan) -> dict:
     from django.conf import settings
     from weasyprint import HTML
 
-    from signoffs import packets, pdfsign, services
+    from signoffs import packets, pdfsign, selectors, services
     from signoffs.models import ReadinessPacket
     from truststream.audit import describe_events
 
@@ -141,7 +141,7 @@ def bench_render(owner, plan) -> dict:
         stages["size"].append(packet.size)
 
         started = time.perf_counter()
-        events = list(services.packet_audit_events(packet)[: settings.PACKET_AUDIT_EVENTS])
+        events = list(selectors.packet_audit_events(packet)[: settings.PACKET_AUDIT_EVENTS])
         html = packets.packet_html(
             packet, audit_rows=describe_events(list(reversed(events))), audit_total=len(events)
         )

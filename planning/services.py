@@ -24,7 +24,8 @@ from planning.models import (
     WorkItem,
 )
 from planning.signals import member_removed, plan_content_changed, plan_created
-from planning.tasks import invitation_send, membership_added_notify
+from planning.tasks import invitation_send as invitation_send_task
+from planning.tasks import membership_added_notify as membership_added_notify_task
 from truststream.models import NotificationKind
 from truststream.services import notification_send
 
@@ -272,7 +273,7 @@ def membership_add(*, plan: DeploymentPlan, actor, email: str, role: str) -> Pla
     if PlanMembership.objects.filter(plan=plan, user=user).exists():
         raise ValidationError({"email": f"{user.email} is already a member of this plan."})
     membership = _member_join(plan=plan, user=user, role=role, added_by=actor)
-    transaction.on_commit(lambda: membership_added_notify.delay(membership.pk))
+    transaction.on_commit(lambda: membership_added_notify_task.delay(membership.pk))
     return membership
 
 
@@ -309,7 +310,7 @@ def invitation_create(*, plan: DeploymentPlan, actor, email: str, role: str) -> 
     )
     invitation.full_clean()
     invitation.save()
-    transaction.on_commit(lambda: invitation_send.delay(invitation.pk))
+    transaction.on_commit(lambda: invitation_send_task.delay(invitation.pk))
     live.bump_on_commit(plan.pk)
     return invitation
 

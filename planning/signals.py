@@ -12,5 +12,5 @@ plan_created = Signal()  # sender=DeploymentPlan, plan=<the new plan>
 member_removed = Signal()  # sender=DeploymentPlan, plan=<plan>, user=<the removed user>
 
 # Sent after a transaction that changed a plan's content has committed (once per change made
-# through the services; changes made elsewhere are caught when the plan is next read).
+# through the services; changes made elsewhere are caught by signoffs' periodic sweep).
 plan_content_changed = Signal()  # sender=DeploymentPlan, plan_id=<id>

@@ -1,10 +1,9 @@
-"""Readiness packets: the snapshot a packet is made of, and its rendering to PDF.
+"""Readiness packets as pure functions of their data: its canonical text and digest, the
+revision it names, whether it may be final or is superseded, and its rendering to PDF.
 
-`packet_snapshot` reads the plan once into plain data: the signed sections exactly as
-signatures bind to them (`snapshot.sections`), plus what a reader needs beside them (names,
-who changed what and when, the readiness decision, the sign-off manifest). Its digest names
-the plan's revision. The worker renders the PDF from that data alone, so the PDF, the JSON
-embedded in it and the digest always describe the same plan.
+The data is `selectors.packet_snapshot`: the plan read once into plain data. The worker
+renders the PDF from that data alone, so the PDF, the JSON embedded in it and the digest
+always describe the same plan. Nothing here reads the database.
 """
 
 import datetime
@@ -23,171 +22,15 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from checklists import readiness as matrix
 from checklists.charts import readiness_chart
-from checklists.selectors import plan_checklists, readiness
-from planning import fieldtypes, requirements
 from planning.models import DeploymentPlan, PlanningDocument
 from planning.selectors import Board, PhaseColumn, mark_overdue
 from planning.timeline import render as timeline_svg
 from signoffs import snapshot
-from signoffs.selectors import signoff_state
 
 FORMAT = "truststram-readiness-packet/1"
 ATTACHMENT_NAME = "plan-snapshot.json"
 WATERMARK = "DRAFT — not signed off"
 STYLESHEET = "css/packet.css"
-
-
-def _iso(moment) -> str | None:
-    return moment.isoformat() if moment is not None else None
-
-
-def _name(user) -> str | None:
-    return (user.get_full_name() or user.email) if user is not None else None
-
-
-def packet_snapshot(plan: DeploymentPlan) -> dict:
-    """Everything a packet shows, as plain data. A fixed number of queries."""
-    sections = snapshot.sections(plan)
-    state = signoff_state(plan, sections)
-    sections = {name: data for name, data in sections.items() if name != "phases"}
-    result = readiness(plan)
-    checklists = plan_checklists(plan)
-    members = plan.memberships.select_related("user").order_by("user__email")
-    return {
-        "format": FORMAT,
-        "plan": {
-            "id": plan.pk,
-            "title": plan.title,
-            "release_version": plan.release_version,
-            "environment": plan.get_environment_display(),
-            "week1_start": plan.week1_start.isoformat(),
-            "target_go_live": plan.target_go_live.isoformat(),
-            "status": plan.status,
-            "status_label": plan.get_status_display(),
-            "signoff_threshold": plan.signoff_threshold,
-            "playbook": {
-                "key": plan.playbook.key,
-                "revision": plan.playbook.revision,
-                "title": plan.playbook.name,
-            },
-        },
-        "sections": sections,
-        "people": {m.user.email: _name(m.user) for m in members},
-        "members": [
-            {"email": m.user.email, "name": _name(m.user), "role": m.get_role_display()}
-            for m in members
-        ],
-        "readiness_definition": plan.playbook.definition["readiness"],
-        "readiness": {
-            "total": str(result.total),
-            "band": result.band["title"],
-            "band_key": result.band["key"],
-            "score_band": result.score_band["title"],
-            "complete": result.complete,
-            "blockers": [item.text for item in result.blockers],
-            "advice": [advice.text for advice in result.advice],
-            "categories": [
-                {
-                    "key": c.key,
-                    "title": c.title,
-                    "weight": c.weight,
-                    "score": c.score,
-                    "suggested": c.suggested,
-                    "weighted": str(c.weighted),
-                    "rationale": c.rationale,
-                    "scored_by": _name(c.scored_by),
-                    "scored_at": _iso(c.scored_at),
-                }
-                for c in result.categories
-            ],
-        },
-        "checklists": [
-            {
-                "key": checklist.key,
-                "title": checklist.title,
-                "done": checklist.done,
-                "total": checklist.total,
-                "items": [
-                    {
-                        "id": item.pk,
-                        "text": item.text,
-                        "critical": item.critical,
-                        "state": item.get_state_display(),
-                        "reason": item.na_reason,
-                        "note": item.note,
-                        "links": [link.url for link in item.links.all()],
-                        "files": [
-                            {"name": f.name, "sha256": f.sha256, "size": f.size}
-                            for f in item.files.all()
-                        ],
-                        "changed_by": _name(item.changed_by),
-                        "changed_at": _iso(item.changed_at),
-                    }
-                    for item in checklist.item_list
-                ],
-            }
-            for checklist in checklists
-        ],
-        "requirements": [
-            {
-                "kind": spec.kind,
-                "title": spec.title,
-                "rows": [
-                    [
-                        section.replace("_", " ").capitalize(),
-                        requirements.label(name, field),
-                        fieldtypes.display(field, spec.values.get(section, {}).get(name)),
-                    ]
-                    for section, name, field in requirements.fields(spec.definition)
-                ],
-            }
-            for spec in plan.requirements.order_by("id")
-        ],
-        "documents": [
-            {
-                "title": d.title,
-                "category": d.get_category_display(),
-                "status": d.get_status_display(),
-                "owner": _name(d.owner),
-                "link": d.link,
-            }
-            for d in plan.documents.select_related("owner").order_by("position")
-        ],
-        "signoffs": {
-            "signed_off": state.signed_off,
-            "approvals_complete": state.approvals_complete,
-            "documentation_open": [item["text"] for item in state.documentation_open],
-            "roles": [
-                {
-                    "role": role.requirement.role,
-                    "title": role.requirement.title,
-                    "approves": role.requirement.approves,
-                    "covers": role.requirement.covers,
-                    "required": role.requirement.required,
-                    "holder": _name(role.requirement.assignee),
-                    "state": role.state,
-                    "state_label": role.label,
-                    "current_digest": role.current_digest,
-                    "changed_sections": role.changed_sections,
-                    "signature": (
-                        {
-                            "printed_name": role.latest.printed_name,
-                            "role_title": role.latest.role_title,
-                            "decision": role.latest.get_decision_display(),
-                            "meaning": role.latest.meaning,
-                            "signed_at": _iso(role.latest.signed_at),
-                            "digest": role.latest.digest,
-                            "comment": role.latest.comment,
-                            "reason": role.latest.reason,
-                        }
-                        if role.latest
-                        else None
-                    ),
-                }
-                for role in state.roles
-            ],
-        },
-    }
 
 
 def snapshot_json(data: dict) -> str:
@@ -201,6 +44,26 @@ def snapshot_digest(data: dict) -> str:
 
 def snapshot_size(data: dict) -> int:
     return len(snapshot_json(data).encode("utf-8"))
+
+
+def revision_digest(data: dict) -> str:
+    """The digest that names a revision of the plan: its snapshot without the plan's status,
+    so that moving a signed-off plan to "deployed" does not supersede its final packet."""
+    plan = {k: v for k, v in data["plan"].items() if k not in ("status", "status_label")}
+    return snapshot_digest({**data, "plan": plan})
+
+
+def packet_may_be_final(plan: DeploymentPlan, data: dict) -> bool:
+    """A final packet needs a plan signed off on its content as it is now (digests compared)."""
+    return data["signoffs"]["signed_off"] and plan.status in (
+        DeploymentPlan.Status.SIGNED_OFF,
+        DeploymentPlan.Status.DEPLOYED,
+    )
+
+
+def packet_superseded(packet, current_digest: str) -> bool:
+    """The plan moved on since the packet: `current_digest` is the plan's `revision_digest`."""
+    return packet.content_digest != current_digest
 
 
 # Drawing the pictures again from the snapshot: the same pure functions the pages use, fed
@@ -290,6 +153,12 @@ class StaticFilesOnly(URLFetcher):
         return URLFetcherResponse(url, body, {"Content-Type": content_type})
 
 
+def _requester(packet) -> str:
+    user = packet.requested_by
+    name = (user.get_full_name() or user.email) if user is not None else ""
+    return name or "a former member"
+
+
 def packet_html(packet, *, audit_rows: list[dict], audit_total: int) -> str:
     data = packet.snapshot
     today = packet.requested_at.date()
@@ -314,7 +183,7 @@ def packet_html(packet, *, audit_rows: list[dict], audit_total: int) -> str:
             "audit_rows": audit_rows,
             "audit_total": audit_total,
             "verify_url": settings.SITE_URL + reverse("packets:verify"),
-            "requested_by": _name(packet.requested_by) or "a former member",
+            "requested_by": _requester(packet),
             "attachment_name": ATTACHMENT_NAME,
             "document_categories": PlanningDocument.Category.labels,
         },

@@ -1,16 +1,23 @@
+"""Reads of approval roles, signatures and packets. Nothing here writes or queues a task:
+the services and the periodic sweep keep the stored status right, and every page compares
+digests itself."""
+
 import hashlib
 from dataclasses import dataclass
 
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 
 from checklists.models import ChecklistItem
+from checklists.selectors import plan_checklists, readiness
+from planning import fieldtypes, requirements
 from planning.models import DeploymentPlan
 from planning.selectors import active_plan_ids
-from signoffs import snapshot
+from signoffs import packets, pdfsign, snapshot
 from signoffs.models import ReadinessPacket, Signoff, SignoffRequirement
+from truststream.audit import plan_events_feed
+from truststream.models import AuditSeal
 
 
 def signature_counts(*, signer_id: int | None, holder_id: int | None) -> bool:
@@ -147,13 +154,23 @@ def signoff_state(plan: DeploymentPlan, sections: dict | None = None) -> Signoff
     return SignoffState(roles, list(sections.get(DOCUMENTATION_SECTION, [])))
 
 
-def heal_status(plan: DeploymentPlan, state: SignoffState) -> None:
-    """A plan stored as signed off whose signatures say otherwise (changed in the admin or in
-    SQL, which no service saw) is put right by the worker as soon as anyone looks at it."""
-    if plan.status == DeploymentPlan.Status.SIGNED_OFF and not state.signed_off:
-        from signoffs.tasks import plan_changed
+def role_digest(requirement: SignoffRequirement) -> str:
+    """The digest of what the role covers, as the plan is now."""
+    return snapshot.digest(
+        snapshot.covered(snapshot.sections(requirement.plan), requirement.covers)
+    )
 
-        transaction.on_commit(lambda: plan_changed.delay(plan.pk))
+
+def plans_to_sweep() -> list[int]:
+    """Plans whose signatures can still go stale: not archived, deployed or cancelled, with at
+    least one signature."""
+    return list(
+        DeploymentPlan.objects.filter(archived_at__isnull=True, signoffs__isnull=False)
+        .exclude(status__in=[DeploymentPlan.Status.DEPLOYED, DeploymentPlan.Status.CANCELLED])
+        .values_list("pk", flat=True)
+        .distinct()
+        .order_by("pk")
+    )
 
 
 def signoffs_waiting_for(user) -> list[SignoffRequirement]:
@@ -243,6 +260,172 @@ def signoff_history(plan: DeploymentPlan, limit: int = 50) -> list[Signoff]:
     return history
 
 
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _name(user) -> str | None:
+    return (user.get_full_name() or user.email) if user is not None else None
+
+
+def packet_snapshot(plan: DeploymentPlan) -> dict:
+    """Everything a packet shows, as plain data: the signed sections exactly as signatures
+    bind to them (`snapshot.sections`), plus what a reader needs beside them (names, who
+    changed what and when, the readiness decision, the sign-off manifest). Its
+    `packets.revision_digest` names the plan's revision. A fixed number of queries."""
+    sections = snapshot.sections(plan)
+    state = signoff_state(plan, sections)
+    sections = {name: data for name, data in sections.items() if name != "phases"}
+    result = readiness(plan)
+    checklists = plan_checklists(plan)
+    members = plan.memberships.select_related("user").order_by("user__email")
+    return {
+        "format": packets.FORMAT,
+        "plan": {
+            "id": plan.pk,
+            "title": plan.title,
+            "release_version": plan.release_version,
+            "environment": plan.get_environment_display(),
+            "week1_start": plan.week1_start.isoformat(),
+            "target_go_live": plan.target_go_live.isoformat(),
+            "status": plan.status,
+            "status_label": plan.get_status_display(),
+            "signoff_threshold": plan.signoff_threshold,
+            "playbook": {
+                "key": plan.playbook.key,
+                "revision": plan.playbook.revision,
+                "title": plan.playbook.name,
+            },
+        },
+        "sections": sections,
+        "people": {m.user.email: _name(m.user) for m in members},
+        "members": [
+            {"email": m.user.email, "name": _name(m.user), "role": m.get_role_display()}
+            for m in members
+        ],
+        "readiness_definition": plan.playbook.definition["readiness"],
+        "readiness": {
+            "total": str(result.total),
+            "band": result.band["title"],
+            "band_key": result.band["key"],
+            "score_band": result.score_band["title"],
+            "complete": result.complete,
+            "blockers": [item.text for item in result.blockers],
+            "advice": [advice.text for advice in result.advice],
+            "categories": [
+                {
+                    "key": c.key,
+                    "title": c.title,
+                    "weight": c.weight,
+                    "score": c.score,
+                    "suggested": c.suggested,
+                    "weighted": str(c.weighted),
+                    "rationale": c.rationale,
+                    "scored_by": _name(c.scored_by),
+                    "scored_at": _iso(c.scored_at),
+                }
+                for c in result.categories
+            ],
+        },
+        "checklists": [
+            {
+                "key": checklist.key,
+                "title": checklist.title,
+                "done": checklist.done,
+                "total": checklist.total,
+                "items": [
+                    {
+                        "id": item.pk,
+                        "text": item.text,
+                        "critical": item.critical,
+                        "state": item.get_state_display(),
+                        "reason": item.na_reason,
+                        "note": item.note,
+                        "links": [link.url for link in item.links.all()],
+                        "files": [
+                            {"name": f.name, "sha256": f.sha256, "size": f.size}
+                            for f in item.files.all()
+                        ],
+                        "changed_by": _name(item.changed_by),
+                        "changed_at": _iso(item.changed_at),
+                    }
+                    for item in checklist.item_list
+                ],
+            }
+            for checklist in checklists
+        ],
+        "requirements": [
+            {
+                "kind": spec.kind,
+                "title": spec.title,
+                "rows": [
+                    [
+                        section.replace("_", " ").capitalize(),
+                        requirements.label(name, field),
+                        fieldtypes.display(field, spec.values.get(section, {}).get(name)),
+                    ]
+                    for section, name, field in requirements.fields(spec.definition)
+                ],
+            }
+            for spec in plan.requirements.order_by("id")
+        ],
+        "documents": [
+            {
+                "title": d.title,
+                "category": d.get_category_display(),
+                "status": d.get_status_display(),
+                "owner": _name(d.owner),
+                "link": d.link,
+            }
+            for d in plan.documents.select_related("owner").order_by("position")
+        ],
+        "signoffs": {
+            "signed_off": state.signed_off,
+            "approvals_complete": state.approvals_complete,
+            "documentation_open": [item["text"] for item in state.documentation_open],
+            "roles": [
+                {
+                    "role": role.requirement.role,
+                    "title": role.requirement.title,
+                    "approves": role.requirement.approves,
+                    "covers": role.requirement.covers,
+                    "required": role.requirement.required,
+                    "holder": _name(role.requirement.assignee),
+                    "state": role.state,
+                    "state_label": role.label,
+                    "current_digest": role.current_digest,
+                    "changed_sections": role.changed_sections,
+                    "signature": (
+                        {
+                            "printed_name": role.latest.printed_name,
+                            "role_title": role.latest.role_title,
+                            "decision": role.latest.get_decision_display(),
+                            "meaning": role.latest.meaning,
+                            "signed_at": _iso(role.latest.signed_at),
+                            "digest": role.latest.digest,
+                            "comment": role.latest.comment,
+                            "reason": role.latest.reason,
+                        }
+                        if role.latest
+                        else None
+                    ),
+                }
+                for role in state.roles
+            ],
+        },
+    }
+
+
+def packet_audit_events(packet: ReadinessPacket):
+    """The plan's events that the packet's seal covers (up to its mark in each table), newest
+    first: what the packet prints is exactly what was sealed."""
+    seal = AuditSeal.objects.get(plan_id=packet.plan_id, number=packet.seal_number)
+    sealed = Q(pk__in=[])
+    for label, mark in seal.marks.items():
+        sealed |= Q(pgh_model=label, pgh_id__lte=mark)
+    return plan_events_feed(packet.plan_id).filter(sealed)
+
+
 @dataclass
 class Verification:
     """What the verify page says about a file or a SHA-256."""
@@ -262,9 +445,6 @@ def packet_verify(*, upload: File | None, sha256: str, user) -> Verification:
     """Find the packet of record a file (or its SHA-256) is, and check its signature.
 
     `upload` is read a chunk at a time, never whole; the caller has checked its size."""
-    from signoffs import packets, pdfsign
-    from signoffs.services import revision_digest
-
     if upload is not None:
         digest = hashlib.sha256()
         for chunk in upload.chunks():
@@ -287,6 +467,6 @@ def packet_verify(*, upload: File | None, sha256: str, user) -> Verification:
         # says: members only.
         verification.member = packet.plan.memberships.filter(user=user).exists()
         if verification.member:
-            current = revision_digest(packets.packet_snapshot(packet.plan))
-            verification.superseded = packet.content_digest != current
+            current = packets.revision_digest(packet_snapshot(packet.plan))
+            verification.superseded = packets.packet_superseded(packet, current)
     return verification

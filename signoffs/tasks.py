@@ -1,14 +1,23 @@
+"""The worker's tasks. Each loads what it needs by id and calls a service.
+
+The services queue these tasks, so this module imports `signoffs.services` inside each task
+body rather than at the top: the usual Celery pattern, and the one import that points back
+up the stack.
+"""
+
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+
+from signoffs import selectors
 
 
 @shared_task
 def plan_changed(plan_id: int) -> None:
     """After a plan's content changed: leave "signed off" if a signature went stale, and tell
     each holder whose signature did."""
-    from signoffs import services  # services queue this module's tasks: import late
+    from signoffs import services
 
     services.after_plan_change(plan_id=plan_id)
 
@@ -55,9 +64,7 @@ def signatures_sweep() -> None:
     """Every few minutes (SIGNOFF_SWEEP_SECONDS): check the plans with signatures that are
     still in play, so that a change no service saw (the admin, SQL) also takes a plan out of
     "signed off" and tells the holders whose signature went stale."""
-    from signoffs import services
-
-    for plan_id in services.plans_to_sweep():
+    for plan_id in selectors.plans_to_sweep():
         plan_changed.delay(plan_id)
 
 

@@ -26,7 +26,6 @@ from truststream.uploads import upload_limit
 @plan_view()
 def signoffs(request: HttpRequest, plan) -> HttpResponse:
     state = selectors.signoff_state(plan)
-    selectors.heal_status(plan, state)
     return render(
         request,
         "signoffs/signoffs.html",
@@ -189,13 +188,13 @@ def _packets_context(plan, *, polling: bool = False) -> dict:
     key = f"packets:current:{plan.pk}"
     cached = cache.get(key) if polling else None
     if cached is None:
-        data = packets.packet_snapshot(plan)
-        cached = (services.revision_digest(data), services.packet_may_be_final(plan, data))
+        data = selectors.packet_snapshot(plan)
+        cached = (packets.revision_digest(data), packets.packet_may_be_final(plan, data))
         cache.set(key, cached, 10)
     current, may_be_final = cached
     rows = list(plan.packets.select_related("requested_by").order_by("-revision", "kind", "-id"))
     for packet in rows:
-        packet.superseded = services.packet_superseded(packet, current)
+        packet.superseded = packets.packet_superseded(packet, current)
     return {
         "plan": plan,
         "packets": rows,

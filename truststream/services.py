@@ -18,6 +18,8 @@ from truststream.models import (
     NotificationPreference,
 )
 from truststream.ratelimit import rate_limit
+from truststream.tasks import notification_email as notification_email_task
+from truststream.tasks import tokens_revoked_email as tokens_revoked_email_task
 
 TOKEN_PREFIX = "tsr_"  # noqa: S105 - marks our tokens for secret scanners; not a secret
 MAX_ACTIVE_TOKENS = 20
@@ -70,11 +72,9 @@ def tokens_revoke_all(*, user, reason: str) -> list[str]:
     names = list(active.order_by("created_at", "id").values_list("name", flat=True))
     if names:
         active.update(revoked_at=timezone.now())
-        from truststream.tasks import tokens_revoked_email
-
         user_id = user.pk
         transaction.on_commit(
-            lambda: tokens_revoked_email.delay(user_id, names, reason), robust=True
+            lambda: tokens_revoked_email_task.delay(user_id, names, reason), robust=True
         )
     return names
 
@@ -141,9 +141,7 @@ def notification_send(
         },
     )
     if created and delivery == Delivery.IMMEDIATELY:
-        from truststream.tasks import notification_email
-
-        transaction.on_commit(lambda: notification_email.delay(notification.pk), robust=True)
+        transaction.on_commit(lambda: notification_email_task.delay(notification.pk), robust=True)
     return notification if created else None
 
 

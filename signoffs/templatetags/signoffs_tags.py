@@ -11,9 +11,7 @@ register = template.Library()
 @register.inclusion_tag("signoffs/_signoffs_panel.html")
 def signoff_summary(plan):
     """The plan overview's sign-offs panel."""
-    state = selectors.signoff_state(plan)
-    selectors.heal_status(plan, state)
-    return {"plan": plan, "state": state}
+    return {"plan": plan, "state": selectors.signoff_state(plan)}
 
 
 @register.inclusion_tag("signoffs/_my_signoffs.html")

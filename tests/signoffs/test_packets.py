@@ -99,7 +99,7 @@ def test_a_draft_is_rendered_by_the_worker_signed_and_carries_its_snapshot(
     assert reader.trailer["/Root"]["/OutputIntents"][0]["/S"] == "/GTS_PDFA1"
     attached = reader.attachments[packets.ATTACHMENT_NAME][0]
     assert json.loads(attached) == packet.snapshot
-    assert services.revision_digest(json.loads(attached)) == packet.content_digest
+    assert packets.revision_digest(json.loads(attached)) == packet.content_digest
 
     assert pdfsign.check(pdf).valid
     changed = bytearray(pdf)
@@ -130,7 +130,7 @@ def test_the_printed_trail_is_exactly_the_sealed_one(plan, owner, editor):
     packet = services.packet_request(plan=plan, requested_by=owner, kind="draft")
     item = ChecklistItem.objects.get(plan=plan, text="Firewall rules configured")
     checklist_services.item_set_state(item=item, actor=editor, state="passed", version=1)
-    printed = {(e.pgh_model, e.pgh_id) for e in services.packet_audit_events(packet)}
+    printed = {(e.pgh_model, e.pgh_id) for e in selectors.packet_audit_events(packet)}
     assert printed
     models = {model for model, _ in printed}
     assert "signoffs.ReadinessPacketEvent" not in models  # made after the seal
@@ -196,7 +196,7 @@ def test_moving_a_signed_off_plan_to_deployed_does_not_supersede_its_final_packe
     final = services.packet_request(plan=plan, requested_by=owner, kind="final")
     move(plan, "deployed")
     plan.refresh_from_db()
-    assert services.revision_digest(packets.packet_snapshot(plan)) == final.content_digest
+    assert packets.revision_digest(selectors.packet_snapshot(plan)) == final.content_digest
     assert services.packet_request(plan=plan, requested_by=owner, kind="final").pk == final.pk
 
 

@@ -22,7 +22,7 @@ def sign(plan, role, person, decision="approve", reason=""):
         requirement=requirement,
         signer=person,
         decision=decision,
-        seen_digest=services.role_digest(requirement),
+        seen_digest=selectors.role_digest(requirement),
         reason=reason,
     )
 
@@ -61,7 +61,7 @@ def test_nobody_signs_for_somebody_else(plan, holders):
             requirement=requirement,
             signer=holders["technical_lead"],
             decision="approve",
-            seen_digest=services.role_digest(requirement),
+            seen_digest=selectors.role_digest(requirement),
         )
     assert not Signoff.objects.exists()
 
@@ -74,7 +74,7 @@ def test_a_rejection_needs_a_reason(plan, holders):
 
 def test_a_form_replayed_after_the_plan_changed_is_refused(plan, holders, editor):
     requirement = plan.roles.get(role="security_officer")
-    seen = services.role_digest(requirement)
+    seen = selectors.role_digest(requirement)
     item = ChecklistItem.objects.get(plan=plan, text="Firewall rules configured")
     checklist_services.item_set_state(item=item, actor=editor, state="passed", version=1)
     with pytest.raises(ValidationError, match="changed since you opened"):
@@ -422,12 +422,13 @@ def test_a_signer_with_a_second_factor_gives_both(client_for, plan, holders):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_change_made_in_sql_takes_the_plan_out_of_signed_off_once_anyone_looks(
+def test_a_change_made_in_sql_shows_at_once_and_the_sweep_takes_the_plan_out_of_signed_off(
     client_for, plan, owner, editor, holders, celery_worker
 ):
     from django.db import connection
 
     from planning.models import DeploymentPlan
+    from signoffs.tasks import signatures_sweep
     from tests.conftest import wait_for
 
     ready_to_sign(plan, owner, editor)
@@ -442,11 +443,16 @@ def test_a_change_made_in_sql_takes_the_plan_out_of_signed_off_once_anyone_looks
             "AND text = 'VPN access configured'",
             [plan.pk],
         )
-    client_for(owner).get(reverse("planning:plan_detail", args=[plan.pk]))
+    stale = {"security_officer", "business_owner", "compliance_officer"}
+    # The pages compare digests, so they tell the truth before any worker has run.
+    for url in ("planning:plan_detail", "signoffs:signoffs"):
+        page = client_for(owner).get(reverse(url, args=[plan.pk]))
+        assert "Not signed off" in page.content.decode()
+        assert page.content.decode().count("Stale: the plan changed since") == len(stale)
+    assert {r.requirement.role for r in page.context["state"].roles if r.state == "stale"} == stale
+    signatures_sweep.delay()  # what beat sends every SIGNOFF_SWEEP_SECONDS
     wait_for(lambda: DeploymentPlan.objects.get(pk=plan.pk).status == "awaiting_signoff")
-    expected = {
-        holders[r].email for r in ("security_officer", "business_owner", "compliance_officer")
-    }
+    expected = {holders[r].email for r in stale}
 
     def told():
         return {m.to[0] for m in mail.outbox if "is stale" in m.subject} == expected
@@ -478,8 +484,8 @@ def test_the_periodic_sweep_finds_a_change_made_in_sql_when_nobody_looks(
     move(plan, "awaiting_signoff")
     for role in ROLES:
         sign(plan, role, holders[role])
-    assert services.plans_to_sweep() == [plan.pk]
-    assert unsigned.pk not in services.plans_to_sweep()
+    assert selectors.plans_to_sweep() == [plan.pk]
+    assert unsigned.pk not in selectors.plans_to_sweep()
     mail.outbox.clear()
     with connection.cursor() as cursor:  # no service sees this change
         cursor.execute(

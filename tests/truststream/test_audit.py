@@ -8,6 +8,7 @@ from django.urls import reverse
 from checklists import services as checklist_services
 from checklists.models import ChecklistItem
 from planning.models import DeploymentPlan, WorkItem
+from signoffs import selectors as signoff_selectors
 from signoffs import services as signoff_services
 from truststream import audit
 from truststream.models import AuditSeal
@@ -83,7 +84,7 @@ def signed(plan, owner, editor):
         requirement=requirement,
         signer=editor,
         decision="approve",
-        seen_digest=signoff_services.role_digest(requirement),
+        seen_digest=signoff_selectors.role_digest(requirement),
     )
     return plan
 
@@ -140,7 +141,7 @@ def test_removing_a_seal_is_detected(signed, editor):
         requirement=requirement,
         signer=editor,
         decision="approve",
-        seen_digest=signoff_services.role_digest(requirement),
+        seen_digest=signoff_selectors.role_digest(requirement),
     )
     _as_superuser_without_triggers(
         "DELETE FROM truststream_auditseal WHERE plan_id = %s AND number = 1", [signed.pk]
