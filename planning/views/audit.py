@@ -102,20 +102,19 @@ def audit_csv(request: HttpRequest, plan) -> StreamingHttpResponse:
     filters = _filters(form)
     owner = _is_owner(plan)
     writer = csv.writer(_Echo())
-    safe = audit.spreadsheet_safe
     header = ["time (UTC)", "who", "via", "what", "field", "before", "after", "request id"]
 
     def lines():
         yield writer.writerow([*header, "ip"] if owner else header)
         for events in audit.plan_event_chunks(plan.pk, filters=filters):
-            yield from _csv_rows(writer, safe, events, owner)
+            yield from _csv_rows(writer, events, owner=owner)
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{slugify(plan.title)}-audit.csv"'
     return response
 
 
-def _csv_rows(writer, safe, events, owner: bool):
+def _csv_rows(writer, events, *, owner: bool):
     for row in audit.describe_events(events, client_details=owner):
         for field, before, after in row["changes"] or [("", "", "")]:
             cells = [
@@ -130,4 +129,4 @@ def _csv_rows(writer, safe, events, owner: bool):
             ]
             if owner:
                 cells.append(row["ip"])
-            yield writer.writerow([safe(cell) for cell in cells])
+            yield writer.writerow([audit.spreadsheet_safe(cell) for cell in cells])
