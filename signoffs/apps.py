@@ -13,7 +13,7 @@ class SignoffsConfig(AppConfig):
 
     def ready(self):
         from planning.signals import member_removed, plan_content_changed, plan_created
-        from signoffs import services
+        from signoffs import activity, services
         from signoffs.middleware import second_factor_required
         from truststream.accounts import second_factor_required as asks_second_factor
 
@@ -23,3 +23,4 @@ class SignoffsConfig(AppConfig):
         member_removed.connect(services.roles_release, dispatch_uid="signoffs_roles_release")
         # SIGNOFF_REQUIRE_MFA: role-holders need a second factor for API tokens too.
         asks_second_factor.connect(second_factor_required, dispatch_uid="signoffs_second_factor")
+        activity.register()
