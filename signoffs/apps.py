@@ -26,7 +26,7 @@ class SignoffsConfig(AppConfig):
 
     def ready(self):
         from planning.signals import member_removed, plan_content_changed, plan_created
-        from signoffs import services
+        from signoffs import activity, services
         from signoffs.middleware import second_factor_required
         from truststream import audit
         from truststream.accounts import second_factor_required as asks_second_factor
@@ -39,3 +39,4 @@ class SignoffsConfig(AppConfig):
         asks_second_factor.connect(second_factor_required, dispatch_uid="signoffs_second_factor")
         # verify_audit checks that each packet's seal is still in the chain, as the packet says.
         audit.seal_references_register(_packet_seal_references)
+        activity.register()
