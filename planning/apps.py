@@ -20,9 +20,10 @@ class PlanningConfig(AppConfig):
     verbose_name = "Deployment planning"
 
     def ready(self):
-        from planning import live
+        from planning import activity, live
         from planning.signals import plan_content_changed
 
         post_migrate.connect(_load_default_playbook, sender=self)
         # Open pages of the plan reload their content once a change has committed.
         plan_content_changed.connect(live.bump, dispatch_uid="planning_live_bump")
+        activity.register()

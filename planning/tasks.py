@@ -5,6 +5,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from planning.models import Invitation, PlanMembership
+from truststream.validators import email_subject
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -23,7 +24,7 @@ def membership_added_notify(membership_id: int) -> None:
         "plan_url": settings.SITE_URL + reverse("planning:plan_detail", args=[membership.plan_id]),
     }
     send_mail(
-        subject=f"[TrustStram] You were added to {membership.plan}",
+        subject=email_subject(f"You were added to {membership.plan}"),
         message=render_to_string("planning/email/member_added.txt", context),
         from_email=None,
         recipient_list=[membership.user.email],
@@ -44,10 +45,8 @@ def invitation_send(invitation_id: int) -> None:
         "inviter": invitation.invited_by.email if invitation.invited_by else "A plan owner",
         "url": settings.SITE_URL + reverse("planning:invitation", args=[invitation.token]),
     }
-    # A header holds one line: a title written elsewhere may carry line breaks.
-    plan = " ".join(str(invitation.plan).split())
     send_mail(
-        subject=f"[TrustStram] You are invited to {plan}"[:200],
+        subject=email_subject(f"You are invited to {invitation.plan}"),
         message=render_to_string("planning/email/invitation.txt", context),
         from_email=None,
         recipient_list=[invitation.email],

@@ -7,14 +7,28 @@ def _queue_plan_changed(sender, plan_id, **kwargs):
     plan_changed.delay(plan_id)
 
 
+def _packet_seal_references(plan_id):
+    """Each packet cites the seal taken when it was asked for (its digest is printed in it)."""
+    from signoffs.models import ReadinessPacket
+    from truststream.audit import SealReference
+
+    packets = ReadinessPacket.objects.order_by("plan_id", "seal_number", "pk")
+    if plan_id is not None:
+        packets = packets.filter(plan_id=plan_id)
+    fields = ("plan_id", "seal_number", "seal_digest", "revision", "kind")
+    for plan, number, digest, revision, kind in packets.values_list(*fields).iterator():
+        yield SealReference(plan, number, digest, f"packet revision {revision} ({kind})")
+
+
 class SignoffsConfig(AppConfig):
     name = "signoffs"
     verbose_name = "Sign-offs and readiness packets"
 
     def ready(self):
         from planning.signals import member_removed, plan_content_changed, plan_created
-        from signoffs import services
+        from signoffs import activity, services
         from signoffs.middleware import second_factor_required
+        from truststream import audit
         from truststream.accounts import second_factor_required as asks_second_factor
 
         # A new plan gets the playbook's approval roles in the transaction that creates it.
@@ -23,3 +37,6 @@ class SignoffsConfig(AppConfig):
         member_removed.connect(services.roles_release, dispatch_uid="signoffs_roles_release")
         # SIGNOFF_REQUIRE_MFA: role-holders need a second factor for API tokens too.
         asks_second_factor.connect(second_factor_required, dispatch_uid="signoffs_second_factor")
+        # verify_audit checks that each packet's seal is still in the chain, as the packet says.
+        audit.seal_references_register(_packet_seal_references)
+        activity.register()

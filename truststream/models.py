@@ -1,3 +1,4 @@
+import pghistory.models
 import pgtrigger
 from django.conf import settings
 from django.db import models
@@ -40,6 +41,9 @@ class AuditSeal(models.Model):
     event_count = models.PositiveIntegerField()
     previous_digest = models.CharField(max_length=64, blank=True)
     digest = models.CharField(max_length=64)
+    # Whether each event's context (who, from where, which request) is in the digest. Seals
+    # taken before contexts were sealed are False, and verify as they were taken.
+    covers_context = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -56,6 +60,54 @@ class AuditSeal(models.Model):
 
     def __str__(self) -> str:
         return f"Seal {self.number} of plan {self.plan_id}"
+
+
+class SealedContext(models.Model):
+    """An audit context (`pghistory_context` row) that a seal covers: from then on the
+    context refuses to change (see `AuditContext`)."""
+
+    context_id = models.UUIDField(primary_key=True)
+
+    class Meta:
+        triggers = [
+            pgtrigger.Protect(
+                name="sealed_context_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            ),
+            refuse_truncate("sealed_context_no_truncate"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Sealed context {self.context_id}"
+
+
+class AuditContext(pghistory.models.Context):
+    """django-pghistory's context table, with the triggers that keep it as it was sealed.
+
+    DELETE and TRUNCATE are always refused. UPDATE cannot be refused outright: pghistory keys
+    a context by its request (or task), not by its transaction, and upserts the row whenever
+    the request's metadata changes — an API call names its user only after the token was read
+    and its last use recorded, in another transaction. What must not change is a context some
+    seal covers, so that is what UPDATE refuses; a request that changed its metadata after
+    sealing would fail rather than rewrite who made the sealed events.
+    """
+
+    class Meta:
+        proxy = True
+        triggers = [
+            pgtrigger.Trigger(
+                name="context_sealed_no_update",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update,
+                func=(
+                    "IF EXISTS (SELECT 1 FROM truststream_sealedcontext "
+                    "WHERE context_id = OLD.id) THEN "
+                    "RAISE EXCEPTION 'pgtrigger: Cannot update the context % of sealed audit "
+                    "events', OLD.id; END IF; RETURN NEW;"
+                ),
+            ),
+            pgtrigger.Protect(name="context_no_delete", operation=pgtrigger.Delete),
+            refuse_truncate("context_no_truncate"),
+        ]
 
 
 class NotificationKind(models.TextChoices):

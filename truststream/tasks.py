@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from truststream.models import Delivery, Notification
+from truststream.validators import email_subject
 
 FOOTER = "\n\nChoose how you hear of each kind of thing: {settings_url}\n\n— TrustStram Readiness\n"
 
@@ -31,7 +32,7 @@ def notification_email(notification_id: int) -> None:
             return
         send_mail(
             # A header holds one line: titles written elsewhere may carry line breaks.
-            subject=f"[TrustStram] {' '.join(notification.text.split())}"[:200],
+            subject=email_subject(notification.text),
             message=f"Hello,\n\n{notification.text}\n\n{settings.SITE_URL}{notification.url}"
             + _footer(),
             from_email=None,

@@ -23,3 +23,9 @@ def single_line(value: str) -> None:
                 code="single_line",
                 params={"what": what, "code": ord(char)},
             )
+
+
+def email_subject(text: str) -> str:
+    """An email subject from text written elsewhere: one line (rows stored before
+    `single_line` existed may hold line breaks), the product's prefix, at most 200 characters."""
+    return f"[TrustStram] {' '.join(text.split())}"[:200]

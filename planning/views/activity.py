@@ -10,6 +10,11 @@ from truststream import activity
 SYSTEM = "system"
 
 
+def _kinds() -> list[tuple[str, str]]:
+    # Called when a form is made: the apps register their kinds once they are ready.
+    return [("", "Everything"), *activity.KINDS.items()]
+
+
 class ActivityFilterForm(forms.Form):
     person = forms.ChoiceField(
         required=False,
@@ -19,7 +24,7 @@ class ActivityFilterForm(forms.Form):
     kind = forms.ChoiceField(
         required=False,
         label="What",
-        choices=[("", "Everything"), *((key, label) for key, (label, _) in activity.KINDS.items())],
+        choices=_kinds,
         error_messages={"invalid_choice": "Choose a kind from the list; this filter is off."},
     )
 

@@ -2,12 +2,11 @@ import csv
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.text import slugify
 
-from planning.access import plan_view
+from planning.access import MANAGE, plan_view
 from truststream import audit
 
 
@@ -32,35 +31,57 @@ class AuditFilterForm(forms.Form):
         self.fields["person"].choices = [("", "Everyone"), *((str(u.pk), u.email) for u in people)]
 
 
-def _events(plan, form):
-    events = audit.plan_events_feed(plan.pk)
-    if form.is_valid():
-        data = form.cleaned_data
-        if data["section"]:
-            events = events.filter(pgh_model=data["section"])
-        if data["person"]:
-            events = events.filter(pgh_context__user=int(data["person"]))
-        if data["since"]:
-            events = events.filter(pgh_created_at__date__gte=data["since"])
-        if data["until"]:
-            events = events.filter(pgh_created_at__date__lte=data["until"])
-    return events
+AUDIT_PAGE_SIZE = 50
+
+
+def _filters(form) -> audit.EventFilter:
+    if not form.is_valid():
+        return audit.EventFilter()
+    data = form.cleaned_data
+    return audit.EventFilter(
+        table=data["section"],
+        user_id=int(data["person"]) if data["person"] else None,
+        since=data["since"],
+        until=data["until"],
+    )
+
+
+def _is_owner(plan) -> bool:
+    # IP addresses and user agents say where people were: plan owners see them, no one else.
+    return MANAGE in plan.permissions
 
 
 @plan_view()
 def audit_trail(request: HttpRequest, plan) -> HttpResponse:
+    """A page of the trail by keyset: `before` (older than) or `after` (newer than) an event."""
     form = AuditFilterForm(request.GET or None, plan=plan)
-    page = Paginator(_events(plan, form), 50).get_page(request.GET.get("page"))
+    filters = _filters(form)
+    before = audit.Cursor.parse(request.GET.get("before", ""))
+    after = audit.Cursor.parse(request.GET.get("after", ""))
+    if after is not None:
+        events, newer = audit.plan_events_page(
+            plan.pk, size=AUDIT_PAGE_SIZE, filters=filters, newer_than=after
+        )
+        older = True
+        if not newer:
+            after = None  # back at the newest: show a full first page
+    if after is None:
+        events, older = audit.plan_events_page(
+            plan.pk, size=AUDIT_PAGE_SIZE, filters=filters, older_than=before
+        )
+        newer = before is not None
     query = request.GET.copy()
-    query.pop("page", None)
+    query.pop("before", None)
+    query.pop("after", None)
     return render(
         request,
         "planning/audit.html",
         {
             "plan": plan,
             "form": form,
-            "page": page,
-            "rows": audit.describe_events(page.object_list),
+            "rows": audit.describe_events(events, client_details=_is_owner(plan)),
+            "newer": events[0].cursor if newer and events else None,
+            "older": events[-1].cursor if older and events else None,
             "query": query.urlencode(),
             "seals": audit.AuditSeal.objects.filter(plan_id=plan.pk).order_by("-number")[:10],
             "tab": "audit",
@@ -75,35 +96,37 @@ class _Echo:
 
 @plan_view()
 def audit_csv(request: HttpRequest, plan) -> StreamingHttpResponse:
-    """The filtered trail as CSV; no cell can start a spreadsheet formula."""
+    """The filtered trail as CSV, all of it, streamed; no cell can start a spreadsheet
+    formula. The IP address column is there for plan owners only."""
     form = AuditFilterForm(request.GET or None, plan=plan)
+    filters = _filters(form)
+    owner = _is_owner(plan)
     writer = csv.writer(_Echo())
-    safe = audit.spreadsheet_safe
+    header = ["time (UTC)", "who", "via", "what", "field", "before", "after", "request id"]
 
     def lines():
-        yield writer.writerow(
-            ["time (UTC)", "who", "via", "what", "field", "before", "after", "request id", "ip"]
-        )
-        for chunk_start in range(0, 100_000, 500):
-            events = list(_events(plan, form)[chunk_start : chunk_start + 500])
-            if not events:
-                return
-            for row in audit.describe_events(events):
-                for field, before, after in row["changes"] or [("", "", "")]:
-                    yield writer.writerow(
-                        [
-                            safe(row["at"].isoformat()),
-                            safe(row["who"]),
-                            safe(row["via"]),
-                            safe(row["what"]),
-                            safe(field),
-                            safe(before),
-                            safe(after),
-                            safe(row["request_id"]),
-                            safe(row["ip"]),
-                        ]
-                    )
+        yield writer.writerow([*header, "ip"] if owner else header)
+        for events in audit.plan_event_chunks(plan.pk, filters=filters):
+            yield from _csv_rows(writer, events, owner=owner)
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{slugify(plan.title)}-audit.csv"'
     return response
+
+
+def _csv_rows(writer, events, *, owner: bool):
+    for row in audit.describe_events(events, client_details=owner):
+        for field, before, after in row["changes"] or [("", "", "")]:
+            cells = [
+                row["at"].isoformat(),
+                row["who"],
+                row["via"],
+                row["what"],
+                field,
+                before,
+                after,
+                row["request_id"],
+            ]
+            if owner:
+                cells.append(row["ip"])
+            yield writer.writerow([audit.spreadsheet_safe(cell) for cell in cells])

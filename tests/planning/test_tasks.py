@@ -53,3 +53,17 @@ def test_a_member_removed_before_the_worker_runs_gets_no_email(celery_worker, pl
     wait_for(lambda: mail.outbox)
 
     assert [message.to for message in mail.outbox] == [[viewer.email]]
+
+
+def test_a_title_stored_with_a_line_break_still_gets_its_email_out(plan, viewer):
+    """Rows from before titles were refused line breaks still email on one subject line."""
+    from planning.models import DeploymentPlan
+    from planning.tasks import membership_added_notify
+
+    DeploymentPlan.objects.filter(pk=plan.pk).update(title="Checkout\r\nBcc: someone@evil.test")
+    mail.outbox.clear()
+    membership_added_notify(plan.memberships.get(user=viewer).pk)  # what the worker runs
+
+    [message] = mail.outbox
+    assert message.subject == "[TrustStram] You were added to Checkout Bcc: someone@evil.test 4.4.0"
+    assert message.to == [viewer.email]

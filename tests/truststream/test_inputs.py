@@ -11,6 +11,7 @@ from django.urls import reverse
 from checklists.models import ChecklistItem, Comment
 from planning import services
 from planning.models import DeploymentPlan
+from tests.factories import PASSWORD
 from truststream import services as truststream_services
 from truststream.parsing import parse_id
 from truststream.uploads import LimitedUploadHandler, RefusedUpload
@@ -346,7 +347,9 @@ def test_contact_names_are_one_line(plan, editor, client_for):
 
 
 def test_a_token_name_is_one_line(owner, client_for):
-    response = client_for(owner).post(reverse("tokens"), {"name": "deploy\npipeline"})
+    client = client_for(owner)
+    client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    response = client.post(reverse("tokens"), {"name": "deploy\npipeline"})
     assert response.status_code in (200, 400)
     assert "Write this on one line" in response.content.decode()
     assert not owner.api_tokens.exists()

@@ -427,8 +427,8 @@ def test_a_mention_reaches_the_member_by_email_through_the_worker(
         "[TrustStram] Olivia Owens mentioned you on the plan “Checkout service rollout”"
     )
     assert f"http://127.0.0.1:8000/plans/{plan.pk}/#comment-{comment.pk}" in message.body
-    notification = Notification.objects.get(user=editor)
-    assert notification.emailed_at is not None
+    # The email leaves before the worker's transaction that records it commits.
+    wait_for(lambda: Notification.objects.get(user=editor).emailed_at is not None)
 
 
 def test_a_mention_opened_from_the_bell_leads_to_the_comment(client_for, plan, owner, editor):

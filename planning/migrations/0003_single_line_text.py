@@ -7,7 +7,7 @@ import truststream.validators
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("planning", "0001_initial"),
+        ("planning", "0002_invitation"),
     ]
 
     operations = [
