@@ -20,7 +20,7 @@ from checklists import selectors, services
 from checklists.models import ChecklistItem
 from planning.access import CHANGE, VIEW, get_plan_for_user
 from truststream.accounts import second_factor_missing
-from truststream.history import context
+from truststream.audit.history import context
 from truststream.services import token_find, token_throttle
 
 

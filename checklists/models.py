@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 
 from planning.models import DeploymentPlan, WorkItem
-from truststream.history import tracked
+from truststream.audit.history import tracked
 from truststream.validators import single_line
 
 

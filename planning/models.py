@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from truststream.history import tracked
+from truststream.audit.history import tracked
 from truststream.validators import single_line
 
 # Dates people can mean: a typo such as 9999-12-31 is refused rather than carried into every

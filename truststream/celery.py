@@ -11,7 +11,7 @@ class AuditedTask(Task):
     """Changes a task makes are recorded with the task's name and id as their context."""
 
     def __call__(self, *args, **kwargs):
-        from truststream.history import context
+        from truststream.audit.history import context
 
         with context(task=self.name, task_id=self.request.id):
             return super().__call__(*args, **kwargs)

@@ -3,7 +3,7 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 
-from truststream.history import refuse_truncate, tracked
+from truststream.audit.history import refuse_truncate, tracked
 from truststream.validators import single_line
 
 

@@ -117,7 +117,7 @@ MIDDLEWARE = [
     # SIGNOFF_REQUIRE_MFA: role-holders set up a second factor before anything else.
     "signoffs.middleware.RoleHoldersEnrollMfa",
     # After authentication, so that every audit event carries the acting user and the URL.
-    "truststream.history.AuditMiddleware",
+    "truststream.audit.history.AuditMiddleware",
 ]
 
 ROOT_URLCONF = "truststream.urls"

@@ -8,6 +8,7 @@ from django.utils.text import slugify
 
 from planning.access import MANAGE, plan_view
 from truststream import audit
+from truststream.models import AuditSeal
 
 
 def _sections() -> list[tuple[str, str]]:
@@ -83,7 +84,7 @@ def audit_trail(request: HttpRequest, plan) -> HttpResponse:
             "newer": events[0].cursor if newer and events else None,
             "older": events[-1].cursor if older and events else None,
             "query": query.urlencode(),
-            "seals": audit.AuditSeal.objects.filter(plan_id=plan.pk).order_by("-number")[:10],
+            "seals": AuditSeal.objects.filter(plan_id=plan.pk).order_by("-number")[:10],
             "tab": "audit",
         },
     )

@@ -16,7 +16,7 @@ from signoffs.models import ReadinessPacket
 from tests.factories import UserFactory, make_plan
 from tests.signoffs.test_signoffs import sign
 from truststream import activity
-from truststream.history import context
+from truststream.audit.history import context
 
 ITEM = "SSL certificates installed"
 

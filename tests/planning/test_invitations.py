@@ -221,7 +221,7 @@ def test_a_withdrawn_invitation_cannot_be_withdrawn_again(plan, owner):
 def test_the_audit_trail_records_invitations_withdrawals_and_acceptances(
     client_for, plan, owner, outsider
 ):
-    from truststream.history import context
+    from truststream.audit.history import context
 
     with context(user=owner.pk):
         withdrawn = invite(plan, owner, email="gone@example.com", role="viewer")

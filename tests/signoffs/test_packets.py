@@ -24,6 +24,7 @@ from signoffs.models import ReadinessPacket
 from tests.conftest import ROLES, wait_for
 from tests.signoffs.test_signoffs import move, ready_to_sign, sign
 from truststream import audit
+from truststream.models import AuditSeal
 from truststream.uploads import LimitedUploadHandler
 
 WATERMARK = "DRAFT — not signed off"
@@ -134,7 +135,7 @@ def test_the_printed_trail_is_exactly_the_sealed_one(plan, owner, editor):
     assert printed
     models = {model for model, _ in printed}
     assert "signoffs.ReadinessPacketEvent" not in models  # made after the seal
-    seal = audit.AuditSeal.objects.get(plan_id=plan.pk, number=packet.seal_number)
+    seal = AuditSeal.objects.get(plan_id=plan.pk, number=packet.seal_number)
     assert len(printed) == seal.event_count
     assert all(pgh_id <= seal.marks[model] for model, pgh_id in printed)
 
@@ -227,7 +228,7 @@ def test_an_unknown_kind_or_an_archived_plan_is_refused(plan, owner):
 
 def test_every_packet_request_seals_the_trail(plan, owner):
     packet = services.packet_request(plan=plan, requested_by=owner, kind="draft")
-    seal = audit.AuditSeal.objects.get(plan_id=plan.pk, number=packet.seal_number)
+    seal = AuditSeal.objects.get(plan_id=plan.pk, number=packet.seal_number)
     assert seal.digest == packet.seal_digest
     assert "Packet requested" in seal.reason
     assert audit.verify(plan.pk) == (1, None)

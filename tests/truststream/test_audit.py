@@ -15,7 +15,8 @@ from planning.models import DeploymentPlan, WorkItem
 from signoffs import selectors as signoff_selectors
 from signoffs import services as signoff_services
 from truststream import audit
-from truststream.history import context
+from truststream.audit import seals
+from truststream.audit.history import context
 from truststream.models import AuditSeal
 
 EVENT_TABLE = "planning_workitemevent"
@@ -370,7 +371,7 @@ def test_seals_taken_before_contexts_were_sealed_still_verify(plan, editor):
         for model in audit.plan_event_models()
         if audit.plan_events(model, plan.pk).exists()
     }
-    chained = audit._chain("", plan.pk, {}, marks, with_context=False)
+    chained = seals._chain("", plan.pk, {}, marks, with_context=False)
     AuditSeal.objects.create(
         plan_id=plan.pk,
         number=1,

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from planning import services
-from truststream.history import context
+from truststream.audit.history import context
 
 MAX_PLAYBOOK_BYTES = 2 * 1024 * 1024
 

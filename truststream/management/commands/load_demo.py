@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from truststream.history import context
+from truststream.audit.history import context
 
 
 class Command(BaseCommand):
