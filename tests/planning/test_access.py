@@ -1,9 +1,12 @@
 """Who may use each of a plan's planning URLs (the harness is tests/access.py)."""
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
+from guardian.shortcuts import assign_perm, get_perms
 
 from planning import services
+from planning.access import get_plan_for_user
 from tests.access import ANY_CHANGE, PlanAccessTests, PlanURL, database_state
 from tests.factories import make_plan
 
@@ -104,3 +107,22 @@ def test_an_id_of_another_plans_part_is_404(client_for, plan, owner, outsider, u
     response = getattr(client_for(owner), url.method)(address, ANY_CHANGE)
     assert response.status_code == 404
     assert database_state() == before
+
+
+def test_the_one_query_read_of_permissions_is_guardians_answer(
+    plan, owner, editor, viewer, outsider
+):
+    """get_plan_for_user reads guardian's tables itself, in the query that loads the plan."""
+
+    def read(user):
+        return get_plan_for_user(user, plan.pk).permissions
+
+    for member in (owner, editor, viewer):
+        assert read(member) == frozenset(get_perms(member, plan))
+    team = Group.objects.create(name="Release team")
+    outsider.groups.add(team)
+    assign_perm("view_deploymentplan", team, plan)
+    assert read(outsider) == frozenset(get_perms(outsider, plan)) == {"view_deploymentplan"}
+    outsider.is_superuser = True
+    outsider.save()
+    assert read(outsider) == frozenset(get_perms(outsider, plan))
