@@ -3,9 +3,9 @@
 Each open plan page polls `views.live.live` every few seconds with the ETag it was last given.
 The ETag is the plan's version, a digest of who else is there and the person's unread
 notifications; while none changed the answer is 304 with an empty body, after three indexed
-queries (the user, the membership, the unread count) and two Redis round trips. The
-version goes up when a change to the plan commits (`plan_content_changed`, member changes,
-status changes made by the worker); the page then reloads its content in place.
+queries (the user, the plan with the user's permissions, the unread count) and two Redis
+round trips. The version goes up when a change to the plan commits (`plan_content_changed`,
+member changes, status changes made by the worker); the page then reloads its content in place.
 
 Polling rather than server-sent events: a hundred open pages polling every three seconds is
 about 33 short requests a second, which gunicorn on two cores absorbs with CPU to spare

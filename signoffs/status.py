@@ -47,9 +47,24 @@ def awaiting_signoff_problems(plan: DeploymentPlan) -> list[str]:
     return problems
 
 
-def allowed(plan: DeploymentPlan) -> dict[str, str]:
-    """The statuses the plan can be moved to by hand, with the permission each needs."""
-    return MANUAL.get(plan.status, {})
+def actor_may(plan: DeploymentPlan) -> set[str]:
+    """What the requesting user may do to the plan's status, as `plan_transition` takes it:
+    "change" (an editor or owner) and "manage" (an owner). Read from the permissions that
+    `planning.access` loaded onto the plan. Nobody moves an archived plan."""
+    if plan.is_archived:
+        return set()
+    may = set()
+    if plan.editable:
+        may.add("change")
+    if plan.manageable:
+        may.add("manage")
+    return may
+
+
+def transitions_for(plan: DeploymentPlan) -> list[str]:
+    """The statuses the requesting user may move the plan to by hand now."""
+    may = actor_may(plan)
+    return [to for to, needed in MANUAL.get(plan.status, {}).items() if needed in may]
 
 
 @transaction.atomic

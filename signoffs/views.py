@@ -160,19 +160,12 @@ def _sign(request: HttpRequest, plan, requirement: SignoffRequirement) -> HttpRe
     )
 
 
-@plan_view(methods=("POST",))
+@plan_view(CHANGE, methods=("POST",))
 def plan_status(request: HttpRequest, plan) -> HttpResponse:
     """Move the plan to another status, if its rules and the user's role allow it."""
-    may = set()
-    if plan.editable:
-        may.add("change")
-    if plan.manageable:
-        may.add("manage")
-    if not may:
-        raise PermissionDenied
     target = request.POST.get("status", "")
     try:
-        plan = status.plan_transition(plan=plan, to=target, actor_can=may)
+        plan = status.plan_transition(plan=plan, to=target, actor_can=status.actor_may(plan))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:

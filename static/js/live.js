@@ -40,7 +40,9 @@
     if (!region) return;
     if (typing(region)) { pending = true; return; }
     pending = false;
-    const response = await fetch(window.location.href, {
+    // The page's own address, which answers GET: the answer to a form post sits at the post's
+    // URL, which may answer POST only (base.html).
+    const response = await fetch(region.dataset.refreshUrl || window.location.href, {
       headers: { "X-Live-Refresh": "1" }, credentials: "same-origin",
     });
     if (!response.ok || response.redirected) return;

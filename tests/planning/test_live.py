@@ -89,7 +89,7 @@ def test_a_superuser_who_may_open_the_plan_may_poll_it(client_for, plan, outside
 def test_the_poll_costs_three_queries(client_for, plan, viewer, django_assert_num_queries):
     client = client_for(viewer)
     etag = poll(client, plan)["ETag"]
-    # The user (the session is cached), the membership, the unread count.
+    # The user (the session is cached), the plan with the user's permissions, the unread count.
     with django_assert_num_queries(3):
         assert poll(client, plan, etag).status_code == 304
 

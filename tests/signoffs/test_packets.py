@@ -441,18 +441,6 @@ def test_viewers_download_but_do_not_ask(plan, owner, viewer, client_for):
     assert asked.status_code == 403
 
 
-def test_outsiders_get_404_on_every_packet_url(plan, owner, outsider, client_for):
-    packet = services.packet_request(plan=plan, requested_by=owner, kind="draft")
-    services.packet_render(packet_id=packet.pk)
-    client = client_for(outsider)
-    for method, url in (
-        ("get", reverse("signoffs:packet_list", args=[plan.pk])),
-        ("post", reverse("signoffs:packet_request", args=[plan.pk])),
-        ("get", reverse("signoffs:packet_download", args=[plan.pk, packet.pk])),
-    ):
-        assert getattr(client, method)(url).status_code == 404
-
-
 def test_a_packet_of_another_plan_is_404(plan, owner, client_for):
     from tests.factories import make_plan
 
