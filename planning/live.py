@@ -1,6 +1,6 @@
 """Live plan pages: a version number per plan, and who has the plan open, both in Redis.
 
-Each open plan page polls `views.live.live` every few seconds with the ETag it was last given.
+Each open plan page polls `views.poll.live_poll` every few seconds with the ETag it was last given.
 The ETag is the plan's version, a digest of who else is there and the person's unread
 notifications; while none changed the answer is 304 with an empty body, after three indexed
 queries (the user, the plan with the user's permissions, the unread count) and two Redis
@@ -14,11 +14,13 @@ need a hundred threads or an async server beside the WSGI one.
 """
 
 import hashlib
+import json
 import time
 from functools import cache
 
 import redis
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from truststream.parsing import parse_id
@@ -77,3 +79,26 @@ def etag(plan_version: int, present: list[int], unread: int) -> str:
 def etag_version(value: str) -> int | None:
     """The plan version inside an ETag a page sent back, or None if it is not one of ours."""
     return parse_id(value.strip().strip('"').split(".", 1)[0])
+
+
+def poller_context(
+    plan_id: int, user, *, version: int, unread: int, present: list[int] | None = None
+) -> dict:
+    """What the poller element needs: its ETag (from the plan `version` the page was read
+    at), the other members who have the plan open, and the bell's count, which it refreshes
+    out of band."""
+    present = here(plan_id, user.pk) if present is None else present
+    tag = etag(version, present, unread)
+    others = (
+        get_user_model()
+        .objects.filter(pk__in=[pk for pk in present if pk != user.pk])
+        .order_by("first_name", "last_name", "email")
+    )
+    return {
+        "plan_id": plan_id,
+        "etag": tag,
+        "headers": json.dumps({"If-None-Match": tag}),
+        "others": others,
+        "interval": POLL_SECONDS,
+        "unread_notifications": unread,
+    }

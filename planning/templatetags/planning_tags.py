@@ -35,11 +35,9 @@ def initials(user) -> str:
 @register.inclusion_tag("planning/_live.html", takes_context=True)
 def live_poller(context, plan):
     """The element through which an open plan page learns of changes and of who else is here."""
-    from planning.views.live import poller_context
-
     request = context["request"]
     version = getattr(request, "live_version", None)
-    return poller_context(
+    return live.poller_context(
         plan.pk,
         request.user,
         version=live.version(plan.pk) if version is None else version,

@@ -1,37 +1,13 @@
-import json
 from functools import wraps
 
-from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from planning import live
 from planning.access import plan_view
+from planning.live import poller_context
 from planning.models import DeploymentPlan
 from truststream.selectors import unread_count
-
-
-def poller_context(
-    plan_id: int, user, *, version: int, unread: int, present: list[int] | None = None
-) -> dict:
-    """What the poller element needs: its ETag (from the plan `version` the page was read
-    at), the other members who have the plan open, and the bell's count, which it refreshes
-    out of band."""
-    present = live.here(plan_id, user.pk) if present is None else present
-    tag = live.etag(version, present, unread)
-    others = (
-        get_user_model()
-        .objects.filter(pk__in=[pk for pk in present if pk != user.pk])
-        .order_by("first_name", "last_name", "email")
-    )
-    return {
-        "plan_id": plan_id,
-        "etag": tag,
-        "headers": json.dumps({"If-None-Match": tag}),
-        "others": others,
-        "interval": live.POLL_SECONDS,
-        "unread_notifications": unread,
-    }
 
 
 def _signed_out_reloads(view):
