@@ -73,8 +73,9 @@ def digest_send(user_id: int) -> int:
         )
         count = len(waiting)
         send_mail(
-            subject=f"[TrustStram] Your daily digest: {count} "
-            f"notification{'s' if count != 1 else ''}",
+            subject=email_subject(
+                f"Your daily digest: {count} notification{'s' if count != 1 else ''}"
+            ),
             message=f"Hello,\n\nSince your last digest:\n\n{lines}" + _footer(),
             from_email=None,
             recipient_list=[user.email],
@@ -91,7 +92,7 @@ def tokens_revoked_email(user_id: int, names: list[str], reason: str) -> None:
     listed = "\n".join(f"- {name}" for name in names)
     count = len(names)
     send_mail(
-        subject=f"[TrustStram] Your API token{'s were' if count != 1 else ' was'} revoked",
+        subject=email_subject(f"Your API token{'s were' if count != 1 else ' was'} revoked"),
         message=(
             f"Hello,\n\n{reason[:1].upper()}{reason[1:]}, so we revoked the API "
             f"token{'s' if count != 1 else ''} you had:\n\n{listed}\n\n"

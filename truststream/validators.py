@@ -2,6 +2,7 @@
 
 import unicodedata
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 # Control characters (C0, DEL, C1) and the Unicode line and paragraph separators.
@@ -26,6 +27,6 @@ def single_line(value: str) -> None:
 
 
 def email_subject(text: str) -> str:
-    """An email subject from text written elsewhere: one line (rows stored before
-    `single_line` existed may hold line breaks), the product's prefix, at most 200 characters."""
-    return f"[TrustStram] {' '.join(text.split())}"[:200]
+    """An email subject: the prefix allauth's emails carry too, then the text on one line (rows
+    stored before `single_line` existed may hold line breaks), at most 200 characters."""
+    return f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{' '.join(text.split())}"[:200]
