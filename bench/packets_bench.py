@@ -46,16 +46,16 @@ def peak_mb() -> float:
 def make_plan(scale: int):
     from checklists import services
     from checklists.models import ChecklistItem
-    from planning.models import WorkItem
+    from planning.models import Task
     from tests.factories import UserFactory, make_plan
 
     owner = UserFactory(username=f"bench-owner-{scale}")
     plan = make_plan(owner, title=f"Packet bench ×{scale}")
-    tasks = list(WorkItem.objects.filter(plan=plan))
+    tasks = list(Task.objects.filter(plan=plan))
     items = list(ChecklistItem.objects.filter(plan=plan))
     states = ["passed", "open", "failed", "passed", "not_applicable"]
-    WorkItem.objects.bulk_create(
-        WorkItem(
+    Task.objects.bulk_create(
+        Task(
             plan=plan,
             phase_id=task.phase_id,
             group=task.group,
@@ -86,7 +86,7 @@ def make_plan(scale: int):
 
 
 def bench_request(owner, plan) -> float:
-    """Median time of the request view (snapshot, seal, enqueue on commit), each round a new
+    """Median time of the request view (packet contents, seal, enqueue on commit), each round a new
     revision so that nothing is answered from an earlier packet."""
     from checklists import services
     from checklists.models import ChecklistItem

@@ -43,15 +43,15 @@ def timed(function, rounds: int = ROUNDS) -> tuple[float, float]:
 
 
 def make_plans():
-    from planning.models import WorkItem
+    from planning.models import Task
     from tests.factories import UserFactory, make_plan
 
     owner = UserFactory(username="bench-owner")
     small = make_plan(owner, title="Default plan")
     large = make_plan(owner, title="Ten times the tasks")
-    items = list(large.work_items.all())
-    WorkItem.objects.bulk_create(
-        WorkItem(
+    items = list(large.tasks.all())
+    Task.objects.bulk_create(
+        Task(
             plan=large,
             phase=item.phase,
             group=item.group,
@@ -84,7 +84,7 @@ def bench_board(owner, plans) -> list[str]:
         assert response.status_code == 200
         median, p95 = timed(lambda url=url: client.get(url))
         rows.append(
-            f"| phase board, {plan.work_items.count()} tasks | {median:.1f} ms | {p95:.1f} ms "
+            f"| phase board, {plan.tasks.count()} tasks | {median:.1f} ms | {p95:.1f} ms "
             f"| {len(queries)} queries, {len(response.content) // 1024} KB of HTML |"
         )
     return rows

@@ -11,7 +11,7 @@ from checklists.models import (
     Mention,
     ReadinessScore,
 )
-from planning.models import DeploymentPlan, WorkItem
+from planning.models import DeploymentPlan, Task
 from truststream import activity
 from truststream.activity import Rules, assignee, choice, quote, url
 
@@ -116,15 +116,15 @@ _SCORE = Rules(
 
 def _comment_target(change, look) -> tuple[str, str]:
     """What the comment is on, and the page where it is."""
-    item_id, task_id = change.data.get("item_id"), change.data.get("work_item_id")
+    item_id, task_id = change.data.get("item_id"), change.data.get("task_id")
     if item_id:
         text = look.title(ChecklistItem, item_id)
         link = url("checklists:item_detail", look.plan_id, item_id, anchor="comments")
         return (quote(text) if text else "a checklist item"), link
     if task_id:
-        title = look.title(WorkItem, task_id)
+        title = look.title(Task, task_id)
         # The task's own page, where its thread is.
-        link = url("planning:work_item_edit", look.plan_id, task_id, anchor="comments")
+        link = url("planning:task_edit", look.plan_id, task_id, anchor="comments")
         return (f"task {quote(title)}" if title else "a task"), link
     return "the plan", url("planning:plan_detail", look.plan_id)
 
@@ -145,7 +145,7 @@ _COMMENT = Rules(
         ),
     },
     quiet=frozenset({"edited_at"}),
-    points_to={**_NAMES_ITS_ITEM, "work_item_id": (WorkItem, "title")},
+    points_to={**_NAMES_ITS_ITEM, "task_id": (Task, "title")},
 )
 
 _MENTION = Rules(

@@ -9,11 +9,11 @@ from checklists import comments
 from checklists.models import ChecklistItem, Comment
 from checklists.selectors import thread_context
 from planning.access import get_part, plan_view
-from planning.models import WorkItem
+from planning.models import Task
 from truststream.parsing import parse_id
 
 
-def _target(plan, value: str) -> tuple[WorkItem | None, ChecklistItem | None]:
+def _target(plan, value: str) -> tuple[Task | None, ChecklistItem | None]:
     """`plan`, `task:<id>` or `item:<id>`, found within this plan, or 404."""
     kind, _, sent = (value or "").partition(":")
     if kind == "plan" and not sent:
@@ -22,23 +22,23 @@ def _target(plan, value: str) -> tuple[WorkItem | None, ChecklistItem | None]:
     if number is None:
         raise Http404
     if kind == "task":
-        return get_part(plan, WorkItem.objects.all(), number), None
+        return get_part(plan, Task.objects.all(), number), None
     if kind == "item":
         return None, get_part(plan, ChecklistItem.objects.select_related("checklist"), number)
     raise Http404
 
 
 def _comment(plan, comment_id: int) -> Comment:
-    return get_part(plan, Comment.objects.select_related("item", "work_item"), comment_id)
+    return get_part(plan, Comment.objects.select_related("item", "task"), comment_id)
 
 
 def _answer(request, plan, comment, *, error: str = "", body: str = ""):
     """htmx gets the thread again; a plain form post goes back to the page it came from."""
-    work_item, item = (comment.work_item, comment.item) if comment else (None, None)
+    task, item = (comment.task, comment.item) if comment else (None, None)
     if request.htmx:
         # With its error too, as 200: htmx swaps in only 2xx answers (base.html's htmx-config),
         # and the error is shown in the thread.
-        context = thread_context(plan, request.user, work_item=work_item, item=item)
+        context = thread_context(plan, request.user, task=task, item=item)
         return render(
             request, "checklists/_thread.html", {**context, "error": error, "draft": body}
         )
@@ -50,14 +50,14 @@ def _answer(request, plan, comment, *, error: str = "", body: str = ""):
 
 @plan_view(methods=("POST",))
 def comment_add(request: HttpRequest, plan) -> HttpResponse:
-    work_item, item = _target(plan, request.POST.get("target", ""))
+    task, item = _target(plan, request.POST.get("target", ""))
     body = request.POST.get("body", "")
     try:
         comment = comments.comment_add(
-            plan=plan, author=request.user, body=body, work_item=work_item, item=item
+            plan=plan, author=request.user, body=body, task=task, item=item
         )
     except ValidationError as error:
-        unsaved = Comment(plan=plan, work_item=work_item, item=item)
+        unsaved = Comment(plan=plan, task=task, item=item)
         return _answer(request, plan, unsaved, error=" ".join(error.messages), body=body)
     return _answer(request, plan, comment)
 

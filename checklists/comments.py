@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from checklists.models import ChecklistItem, Comment, Mention
 from planning import live
-from planning.models import DeploymentPlan, PlanMembership, WorkItem
+from planning.models import DeploymentPlan, PlanMembership, Task
 from planning.services import plan_lock_writable
 from truststream.models import NotificationKind
 from truststream.services import notification_send
@@ -51,11 +51,11 @@ def target_of(comment: Comment) -> tuple[str, str, str]:
             comment.item.text,
             reverse("checklists:item_detail", args=[comment.plan_id, comment.item_id]),
         )
-    if comment.work_item_id:
+    if comment.task_id:
         return (
             "task",
-            comment.work_item.title,
-            reverse("planning:work_item_edit", args=[comment.plan_id, comment.work_item_id]),
+            comment.task.title,
+            reverse("planning:task_edit", args=[comment.plan_id, comment.task_id]),
         )
     return ("plan", comment.plan.title, reverse("planning:plan_detail", args=[comment.plan_id]))
 
@@ -93,21 +93,19 @@ def comment_add(
     plan: DeploymentPlan,
     author,
     body: str,
-    work_item: WorkItem | None = None,
+    task: Task | None = None,
     item: ChecklistItem | None = None,
 ) -> Comment:
     """Add a comment to the plan's thread, a task's or a checklist item's (the caller found
     the task or item within this plan)."""
     # Comments are not signed content, but an archived plan takes none.
     plan = plan_lock_writable(plan, content=False)
-    if work_item is not None and item is not None:
+    if task is not None and item is not None:
         raise ValidationError("A comment is about one thing.")
-    for target in (work_item, item):
+    for target in (task, item):
         if target is not None and target.plan_id != plan.pk:
             raise ValidationError("That is not part of this plan.")
-    comment = Comment(
-        plan=plan, work_item=work_item, item=item, author=author, body=_clean_body(body)
-    )
+    comment = Comment(plan=plan, task=task, item=item, author=author, body=_clean_body(body))
     comment.save()
     _mention(comment, author)
     live.bump_on_commit(plan.pk)
@@ -118,7 +116,7 @@ def comment_add(
 def comment_edit(*, comment: Comment, actor, body: str) -> Comment:
     """Its author rewrites a comment; members named for the first time are notified."""
     plan_lock_writable(comment.plan, content=False)
-    comment = Comment.objects.select_related("plan", "item", "work_item").get(pk=comment.pk)
+    comment = Comment.objects.select_related("plan", "item", "task").get(pk=comment.pk)
     if comment.author_id != actor.pk:
         raise PermissionDenied
     body = _clean_body(body)

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from planning.models import DeploymentPlan, WorkItem
+from planning.models import DeploymentPlan, Task
 from truststream.audit.history import tracked
 from truststream.validators import single_line
 
@@ -158,8 +158,8 @@ class Comment(models.Model):
     edited); its author or an owner deletes it. The audit trail keeps every version."""
 
     plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="comments")
-    work_item = models.ForeignKey(
-        WorkItem, on_delete=models.CASCADE, null=True, blank=True, related_name="comments"
+    task = models.ForeignKey(
+        Task, on_delete=models.CASCADE, null=True, blank=True, related_name="comments"
     )
     item = models.ForeignKey(
         ChecklistItem, on_delete=models.CASCADE, null=True, blank=True, related_name="comments"
@@ -175,7 +175,7 @@ class Comment(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(work_item__isnull=True) | Q(item__isnull=True),
+                condition=Q(task__isnull=True) | Q(item__isnull=True),
                 name="comment_one_target",
             ),
             models.CheckConstraint(condition=~Q(body=""), name="comment_not_empty"),

@@ -75,18 +75,16 @@ def items_waiting_for(user) -> QuerySet[ChecklistItem]:
     )
 
 
-def thread_context(plan: DeploymentPlan, user, *, work_item=None, item=None) -> dict:
+def thread_context(plan: DeploymentPlan, user, *, task=None, item=None) -> dict:
     """A thread's comments with their authors, and the members one may mention. Two queries."""
     from checklists.models import Comment
 
-    thread = Comment.objects.filter(plan=plan, work_item=work_item, item=item).select_related(
-        "author"
-    )
+    thread = Comment.objects.filter(plan=plan, task=task, item=item).select_related("author")
     members = plan.memberships.select_related("user").order_by("user__username")
     if item is not None:
         target = f"item:{item.pk}"
-    elif work_item is not None:
-        target = f"task:{work_item.pk}"
+    elif task is not None:
+        target = f"task:{task.pk}"
     else:
         target = "plan"
     return {
@@ -110,6 +108,6 @@ def mentions_of(user, limit: int = 20) -> list:
 
     return list(
         Mention.objects.filter(user=user, plan_id__in=active_plan_ids(user))
-        .select_related("comment__author", "comment__plan", "comment__item", "comment__work_item")
+        .select_related("comment__author", "comment__plan", "comment__item", "comment__task")
         .order_by("-comment__created_at", "-id")[:limit]
     )

@@ -10,7 +10,7 @@ from planning.models import (
     PlanningDocument,
     RequirementSpec,
     SupportContact,
-    WorkItem,
+    Task,
 )
 from truststream import activity
 from truststream.activity import Rules, assignee, choice, date_text, quote, url
@@ -28,7 +28,7 @@ def _task_status(change, look):
         return f"blocked {name}", change.data.get("blocked_reason", "")
     if status == "todo":
         return f"moved {name} back to to do", ""
-    return f"moved {name} to {choice(WorkItem, 'status', status)}", ""
+    return f"moved {name} to {choice(Task, 'status', status)}", ""
 
 
 _TASK = Rules(
@@ -228,7 +228,7 @@ def register() -> None:
     activity.register_kind("members", "Members")
     activity.register_kind("plan", "Plan & documents")
     activity.register(Phase, _PHASE, kind="tasks", copied_with_the_plan=True)
-    activity.register(WorkItem, _TASK, kind="tasks", copied_with_the_plan=True)
+    activity.register(Task, _TASK, kind="tasks", copied_with_the_plan=True)
     activity.register(PlanMembership, _MEMBERSHIP, kind="members")
     activity.register(Invitation, _INVITATION, kind="members")
     activity.register(DeploymentPlan, _PLAN, kind="plan")

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from planning import selectors, services
-from planning.models import DeploymentPlan, PlanMembership, WorkItem
+from planning.models import DeploymentPlan, PlanMembership, Task
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed by `make run` for local use
 DEMO_PEOPLE = [
@@ -17,7 +17,7 @@ DEMO_PEOPLE = [
     ("oscar@example.com", "Oscar", "Olsen"),
 ]
 DEMO_PLAN_TITLE = "TrustStram v4.4 production rollout"
-Status = WorkItem.Status
+Status = Task.Status
 
 
 def _person(email: str, first: str, last: str):
@@ -37,7 +37,7 @@ def _person(email: str, first: str, last: str):
 
 def _work_the_tasks(plan: DeploymentPlan, olivia, eddie) -> None:
     """Weeks 1 and 2 mostly done, week 3 under way with one task blocked, week 4 ahead."""
-    for item in plan.work_items.select_related("phase").order_by("position"):
+    for item in plan.tasks.select_related("phase").order_by("position"):
         week, index = item.phase.number, item.position
         changes = {"assignee": eddie if index % 2 else olivia}
         if week == 1 or (week == 2 and index != 14):
@@ -52,7 +52,7 @@ def _work_the_tasks(plan: DeploymentPlan, olivia, eddie) -> None:
             changes["status"] = Status.DONE
         elif week == 3:
             changes["status"] = Status.IN_PROGRESS if index % 2 else Status.TO_DO
-        services.work_item_update(item=item, **changes)
+        services.task_update(task=item, **changes)
 
 
 def load(stdout) -> None:

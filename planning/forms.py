@@ -9,7 +9,7 @@ from planning.models import (
     PlanningDocument,
     Playbook,
     SupportContact,
-    WorkItem,
+    Task,
 )
 from planning.selectors import current_playbooks, default_playbook
 from truststream.forms import ModelIdChoiceField
@@ -129,9 +129,9 @@ def member_field(plan, *, label: str) -> MemberChoiceField:
     )
 
 
-class WorkItemForm(forms.ModelForm):
+class TaskForm(forms.ModelForm):
     class Meta:
-        model = WorkItem
+        model = Task
         fields = [
             "title",
             "group",
@@ -156,7 +156,7 @@ class WorkItemForm(forms.ModelForm):
         self.fields["phase"].empty_label = None
         self.fields["assignee"] = member_field(plan, label="Assignee")
         self.fields["due_on"].required = False
-        groups = sorted({group for group in plan.work_items.values_list("group", flat=True)})
+        groups = sorted({group for group in plan.tasks.values_list("group", flat=True)})
         self.fields["group"].widget.attrs["list"] = "task-groups"
         self.group_suggestions = groups
 
@@ -168,14 +168,14 @@ class WorkItemForm(forms.ModelForm):
         # (a field with an error is left out of the model's own constraint check).
         cleaned = super().clean()
         if (
-            cleaned.get("status") == WorkItem.Status.BLOCKED
+            cleaned.get("status") == Task.Status.BLOCKED
             and not (cleaned.get("blocked_reason") or "").strip()
         ):
             self.add_error("blocked_reason", "Say why the task is blocked.")
         return cleaned
 
 
-class WorkItemAddForm(forms.Form):
+class TaskAddForm(forms.Form):
     title = forms.CharField(max_length=200, label="New task", validators=[single_line])
     group = forms.CharField(max_length=100, label="Group", validators=[single_line])
 
@@ -183,8 +183,8 @@ class WorkItemAddForm(forms.Form):
         return self.cleaned_data["title"].strip()
 
 
-class WorkItemStatusForm(forms.Form):
-    status = forms.ChoiceField(choices=WorkItem.Status.choices)
+class TaskStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=Task.Status.choices)
     blocked_reason = forms.CharField(
         max_length=500, required=False, label="Why is it blocked?", validators=[single_line]
     )

@@ -227,7 +227,7 @@ class Phase(models.Model):
 
 
 @tracked()
-class WorkItem(models.Model):
+class Task(models.Model):
     """A task of a phase, in a named group, as the guide lists them."""
 
     class Status(models.TextChoices):
@@ -236,8 +236,8 @@ class WorkItem(models.Model):
         DONE = "done", "Done"
         BLOCKED = "blocked", "Blocked"
 
-    plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="work_items")
-    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="work_items")
+    plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="tasks")
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="tasks")
     group = models.CharField(max_length=100, validators=[single_line])
     title = models.CharField(max_length=200, validators=[single_line])
     position = models.PositiveIntegerField()
@@ -246,7 +246,7 @@ class WorkItem(models.Model):
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
-        related_name="work_items",
+        related_name="tasks",
     )
     due_on = models.DateField("due date", validators=DATE_RANGE)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.TO_DO)
@@ -259,13 +259,13 @@ class WorkItem(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status="blocked") | ~Q(blocked_reason=""),
-                name="work_item_blocked_needs_reason",
+                name="task_blocked_needs_reason",
                 violation_error_message="Say why the task is blocked.",
             ),
-            models.CheckConstraint(condition=~Q(title=""), name="work_item_title_not_blank"),
+            models.CheckConstraint(condition=~Q(title=""), name="task_title_not_blank"),
             models.CheckConstraint(
                 condition=Q(status__in=["todo", "in_progress", "done", "blocked"]),
-                name="work_item_status_valid",
+                name="task_status_valid",
             ),
         ]
 

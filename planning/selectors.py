@@ -14,7 +14,7 @@ from planning.models import (
     PlanMembership,
     PlanningDocument,
     Playbook,
-    WorkItem,
+    Task,
 )
 
 
@@ -89,12 +89,12 @@ def default_playbook() -> Playbook | None:
 class PhaseColumn:
     phase: Phase
     # group title -> its tasks, in the order the groups first appear
-    by_group: dict[str, list[WorkItem]] = field(default_factory=dict)
+    by_group: dict[str, list[Task]] = field(default_factory=dict)
     total: int = 0
     done: int = 0
 
     @property
-    def groups(self) -> list[tuple[str, list[WorkItem]]]:
+    def groups(self) -> list[tuple[str, list[Task]]]:
         return list(self.by_group.items())
 
     @property
@@ -105,7 +105,7 @@ class PhaseColumn:
 @dataclass
 class Board:
     phases: list[PhaseColumn]
-    items: list[WorkItem]
+    items: list[Task]
     today: datetime.date
 
     @property
@@ -114,14 +114,14 @@ class Board:
 
     @property
     def done(self) -> int:
-        return sum(item.status == WorkItem.Status.DONE for item in self.items)
+        return sum(item.status == Task.Status.DONE for item in self.items)
 
     @property
     def percent(self) -> int:
         return round(100 * self.done / self.total) if self.total else 0
 
     @property
-    def overdue(self) -> list[WorkItem]:
+    def overdue(self) -> list[Task]:
         return [item for item in self.items if item.is_overdue]
 
 
@@ -132,7 +132,7 @@ def today() -> datetime.date:
 def mark_overdue(items, today: datetime.date) -> None:
     """Set `is_overdue` on each task: not done and due before today."""
     for item in items:
-        item.is_overdue = item.status != WorkItem.Status.DONE and item.due_on < today
+        item.is_overdue = item.status != Task.Status.DONE and item.due_on < today
 
 
 def board(plan: DeploymentPlan, today: datetime.date | None = None) -> Board:
@@ -142,15 +142,13 @@ def board(plan: DeploymentPlan, today: datetime.date | None = None) -> Board:
     """
     today = today or timezone.localdate()
     columns = {phase.pk: PhaseColumn(phase) for phase in plan.phases.order_by("number")}
-    items = list(
-        plan.work_items.select_related("assignee").order_by("phase__number", "position", "id")
-    )
+    items = list(plan.tasks.select_related("assignee").order_by("phase__number", "position", "id"))
     mark_overdue(items, today)
     for item in items:
         column = columns[item.phase_id]
         column.by_group.setdefault(item.group, []).append(item)
         column.total += 1
-        column.done += item.status == WorkItem.Status.DONE
+        column.done += item.status == Task.Status.DONE
     return Board(phases=list(columns.values()), items=items, today=today)
 
 
@@ -164,12 +162,12 @@ def active_plan_ids(user) -> QuerySet:
     )
 
 
-def open_tasks_of(user, today: datetime.date | None = None) -> list[WorkItem]:
+def open_tasks_of(user, today: datetime.date | None = None) -> list[Task]:
     """The tasks assigned to the user that are not done, across their active plans, soonest
     due first, each marked `is_overdue`. One query whatever the number of tasks and plans."""
     items = list(
-        WorkItem.objects.filter(assignee=user, plan_id__in=active_plan_ids(user))
-        .exclude(status=WorkItem.Status.DONE)
+        Task.objects.filter(assignee=user, plan_id__in=active_plan_ids(user))
+        .exclude(status=Task.Status.DONE)
         .select_related("plan", "phase")
         .order_by("due_on", "plan__title", "plan_id", "phase__number", "position", "id")
     )

@@ -21,7 +21,7 @@ from planning.models import (
     Playbook,
     RequirementSpec,
     SupportContact,
-    WorkItem,
+    Task,
 )
 from planning.signals import member_removed, plan_content_changed, plan_created
 from planning.tasks import invitation_send as invitation_send_task
@@ -129,7 +129,7 @@ def _copy_playbook(plan: DeploymentPlan) -> None:
         )
         for group in phase_definition["groups"]:
             items.extend(
-                WorkItem(
+                Task(
                     plan=plan,
                     phase=phase,
                     group=group["title"],
@@ -139,7 +139,7 @@ def _copy_playbook(plan: DeploymentPlan) -> None:
                 )
                 for title in group["tasks"]
             )
-    WorkItem.objects.bulk_create(items)
+    Task.objects.bulk_create(items)
     PlanningDocument.objects.bulk_create(
         PlanningDocument(
             plan=plan,
@@ -227,7 +227,7 @@ def plan_update(*, plan: DeploymentPlan, **changes) -> DeploymentPlan:
     if shift:
         # The four weeks move with week 1, and the tasks' due dates with them.
         plan.phases.update(starts_on=F("starts_on") + shift, ends_on=F("ends_on") + shift)
-        plan.work_items.update(due_on=F("due_on") + shift)
+        plan.tasks.update(due_on=F("due_on") + shift)
     return plan
 
 
@@ -395,7 +395,7 @@ def membership_remove(*, membership: PlanMembership) -> None:
         )
     sync_permissions(plan=membership.plan, user=membership.user, role=None)
     # Whoever leaves the plan stops being responsible for its tasks and documents.
-    membership.plan.work_items.filter(assignee=membership.user).update(assignee=None)
+    membership.plan.tasks.filter(assignee=membership.user).update(assignee=None)
     membership.plan.documents.filter(owner=membership.user).update(owner=None)
     member_removed.send(sender=DeploymentPlan, plan=membership.plan, user=membership.user)
     membership.delete()
@@ -411,25 +411,25 @@ def _check_member(plan: DeploymentPlan, user, field: str) -> None:
         raise ValidationError({field: "Choose a member of this plan."})
 
 
-WORK_ITEM_FIELDS = ("title", "group", "assignee", "due_on", "status", "blocked_reason", "notes")
+TASK_FIELDS = ("title", "group", "assignee", "due_on", "status", "blocked_reason", "notes")
 
 
-def _clean_work_item(item: WorkItem) -> None:
-    if item.status != WorkItem.Status.BLOCKED:
-        item.blocked_reason = ""
-    elif not item.blocked_reason.strip():
+def _clean_task(task: Task) -> None:
+    if task.status != Task.Status.BLOCKED:
+        task.blocked_reason = ""
+    elif not task.blocked_reason.strip():
         raise ValidationError({"blocked_reason": "Say why the task is blocked."})
-    item.full_clean()
+    task.full_clean()
 
 
 @transaction.atomic
-def work_item_create(*, phase: Phase, title: str, group: str, actor=None, **fields) -> WorkItem:
+def task_create(*, phase: Phase, title: str, group: str, actor=None, **fields) -> Task:
     """Add a task at the end of its phase; due by default at the end of the phase's week.
     Its assignee, unless they made it themselves, is notified."""
     plan = plan_lock_writable(phase.plan)
     _check_member(plan, fields.get("assignee"), "assignee")
-    last = plan.work_items.aggregate(last=Max("position"))["last"] or 0
-    item = WorkItem(
+    last = plan.tasks.aggregate(last=Max("position"))["last"] or 0
+    task = Task(
         plan=plan,
         phase=phase,
         title=title,
@@ -438,23 +438,23 @@ def work_item_create(*, phase: Phase, title: str, group: str, actor=None, **fiel
         due_on=fields.pop("due_on", None) or phase.ends_on,
         **fields,
     )
-    _clean_work_item(item)
-    item.save()
-    _tell_assignee(item, actor)
-    return item
+    _clean_task(task)
+    task.save()
+    _tell_assignee(task, actor)
+    return task
 
 
-def _tell_assignee(item: WorkItem, actor) -> None:
-    if item.assignee_id is None or (actor is not None and item.assignee_id == actor.pk):
+def _tell_assignee(task: Task, actor) -> None:
+    if task.assignee_id is None or (actor is not None and task.assignee_id == actor.pk):
         return
     notification_send(
-        user=item.assignee,
+        user=task.assignee,
         kind=NotificationKind.TASK_ASSIGNED,
-        key=f"task:{item.pk}:assigned:{timezone.now().timestamp():.0f}",
-        text=f"{_name(actor)} gave you the task “{item.title}” on {item.plan}, due "
-        f"{item.due_on:%d %b %Y}",
-        url=reverse("planning:board", args=[item.plan_id]) + f"#task-{item.pk}",
-        plan_id=item.plan_id,
+        key=f"task:{task.pk}:assigned:{timezone.now().timestamp():.0f}",
+        text=f"{_name(actor)} gave you the task “{task.title}” on {task.plan}, due "
+        f"{task.due_on:%d %b %Y}",
+        url=reverse("planning:board", args=[task.plan_id]) + f"#task-{task.pk}",
+        plan_id=task.plan_id,
     )
 
 
@@ -463,50 +463,50 @@ def _name(user) -> str:
 
 
 @transaction.atomic
-def work_item_update(*, item: WorkItem, actor=None, **changes) -> WorkItem:
+def task_update(*, task: Task, actor=None, **changes) -> Task:
     """Change a task; a new assignee, unless they gave it to themselves, is notified."""
-    _only(changes, (*WORK_ITEM_FIELDS, "phase"))
-    plan = plan_lock_writable(item.plan)
-    item = WorkItem.objects.select_related("phase").get(pk=item.pk)
-    assignee_before = item.assignee_id
+    _only(changes, (*TASK_FIELDS, "phase"))
+    plan = plan_lock_writable(task.plan)
+    task = Task.objects.select_related("phase").get(pk=task.pk)
+    assignee_before = task.assignee_id
     if "assignee" in changes:
         _check_member(plan, changes["assignee"], "assignee")
     if "phase" in changes and changes["phase"].plan_id != plan.pk:
         raise ValidationError({"phase": "Choose a phase of this plan."})
     for field, value in changes.items():
-        setattr(item, field, value)
-    if item.due_on is None:  # cleared: due at the end of its (perhaps new) week
-        item.due_on = item.phase.ends_on
-    _clean_work_item(item)
-    item.save()
-    if item.assignee_id != assignee_before:
-        _tell_assignee(item, actor)
-    return item
+        setattr(task, field, value)
+    if task.due_on is None:  # cleared: due at the end of its (perhaps new) week
+        task.due_on = task.phase.ends_on
+    _clean_task(task)
+    task.save()
+    if task.assignee_id != assignee_before:
+        _tell_assignee(task, actor)
+    return task
 
 
 @transaction.atomic
-def work_item_move(*, item: WorkItem, direction: str) -> WorkItem:
+def task_move(*, task: Task, direction: str) -> Task:
     """Swap the task with its neighbour above or below in the same phase and group."""
     if direction not in ("up", "down"):
         raise ValidationError("Move a task up or down.")
-    plan_lock_writable(item.plan)
-    item = WorkItem.objects.get(pk=item.pk)
-    siblings = WorkItem.objects.filter(phase_id=item.phase_id, group=item.group)
+    plan_lock_writable(task.plan)
+    task = Task.objects.get(pk=task.pk)
+    siblings = Task.objects.filter(phase_id=task.phase_id, group=task.group)
     if direction == "up":
-        neighbour = siblings.filter(position__lt=item.position).order_by("-position").first()
+        neighbour = siblings.filter(position__lt=task.position).order_by("-position").first()
     else:
-        neighbour = siblings.filter(position__gt=item.position).order_by("position").first()
+        neighbour = siblings.filter(position__gt=task.position).order_by("position").first()
     if neighbour is None:
-        return item
-    item.position, neighbour.position = neighbour.position, item.position
-    WorkItem.objects.bulk_update([item, neighbour], ["position"])
-    return item
+        return task
+    task.position, neighbour.position = neighbour.position, task.position
+    Task.objects.bulk_update([task, neighbour], ["position"])
+    return task
 
 
 @transaction.atomic
-def work_item_delete(*, item: WorkItem) -> None:
-    plan_lock_writable(item.plan)
-    WorkItem.objects.filter(pk=item.pk).delete()
+def task_delete(*, task: Task) -> None:
+    plan_lock_writable(task.plan)
+    Task.objects.filter(pk=task.pk).delete()
 
 
 DOCUMENT_FIELDS = ("status", "owner", "link", "notes")
@@ -593,8 +593,8 @@ def overdue_notify(today: datetime.date | None = None) -> int:
     """Notify the assignees of open tasks past their due date on plans still in play."""
     today = today or timezone.localdate()
     overdue = (
-        WorkItem.objects.filter(due_on__lt=today, assignee__isnull=False, plan__archived_at=None)
-        .exclude(status=WorkItem.Status.DONE)
+        Task.objects.filter(due_on__lt=today, assignee__isnull=False, plan__archived_at=None)
+        .exclude(status=Task.Status.DONE)
         .exclude(plan__status__in=[DeploymentPlan.Status.DEPLOYED, DeploymentPlan.Status.CANCELLED])
         .select_related("assignee", "plan")
     )

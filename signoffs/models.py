@@ -94,10 +94,10 @@ class Signoff(models.Model):
 class ReadinessPacket(models.Model):
     """A PDF readiness packet of one revision of a plan, rendered by the worker.
 
-    Immutable once ready: it keeps the snapshot it was made from (also embedded in the PDF),
-    that snapshot's digest and the SHA-256 of the file. A revision is one state of the plan's
-    content and signatures, numbered in the order packets were asked for; the same revision
-    and kind is rendered once.
+    Immutable once ready: it keeps the packet contents it was made from in `snapshot` (also
+    embedded in the PDF), their digest and the SHA-256 of the file. A revision is one state of
+    the plan's content and signatures, numbered in the order packets were asked for; the same
+    revision and kind is rendered once.
     """
 
     class Kind(models.TextChoices):

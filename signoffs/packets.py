@@ -1,7 +1,7 @@
 """Readiness packets as pure functions of their data: its canonical text and digest, the
 revision it names, whether it may be final or is superseded, and its rendering to PDF.
 
-The data is `selectors.packet_snapshot`: the plan read once into plain data. The worker
+The data is `selectors.packet_contents`: the plan read once into plain data. The worker
 renders the PDF from that data alone, so the PDF, the JSON embedded in it and the digest
 always describe the same plan. Nothing here reads the database.
 """
@@ -33,24 +33,24 @@ WATERMARK = "DRAFT — not signed off"
 STYLESHEET = "css/packet.css"
 
 
-def snapshot_json(data: dict) -> str:
-    """The canonical text of a snapshot: what is embedded in the PDF and digested."""
+def contents_json(data: dict) -> str:
+    """The canonical text of the packet contents: what is embedded in the PDF and digested."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def snapshot_digest(data: dict) -> str:
+def contents_digest(data: dict) -> str:
     return snapshot.digest(data)
 
 
-def snapshot_size(data: dict) -> int:
-    return len(snapshot_json(data).encode("utf-8"))
+def contents_size(data: dict) -> int:
+    return len(contents_json(data).encode("utf-8"))
 
 
 def revision_digest(data: dict) -> str:
-    """The digest that names a revision of the plan: its snapshot without the plan's status,
-    so that moving a signed-off plan to "deployed" does not supersede its final packet."""
+    """The digest that names a revision of the plan: its packet contents without the plan's
+    status, so that moving a signed-off plan to "deployed" does not supersede its final packet."""
     plan = {k: v for k, v in data["plan"].items() if k not in ("status", "status_label")}
-    return snapshot_digest({**data, "plan": plan})
+    return contents_digest({**data, "plan": plan})
 
 
 def packet_may_be_final(plan: DeploymentPlan, data: dict) -> bool:
@@ -66,8 +66,8 @@ def packet_superseded(packet, current_digest: str) -> bool:
     return packet.content_digest != current_digest
 
 
-# Drawing the pictures again from the snapshot: the same pure functions the pages use, fed
-# with the snapshot's data in place of model instances.
+# Drawing the pictures again from the packet contents: the same pure functions the pages use,
+# fed with that data in place of model instances.
 
 
 def _date(text: str) -> datetime.date:
@@ -191,9 +191,9 @@ def packet_html(packet, *, audit_rows: list[dict], audit_total: int) -> str:
 
 
 def render_pdf(html: str, data: dict, *, fetcher: URLFetcher | None = None) -> bytes:
-    """PDF/A-3b with the snapshot attached as JSON."""
+    """PDF/A-3b with the packet contents attached as JSON."""
     attachment = Attachment(
-        string=snapshot_json(data),
+        string=contents_json(data),
         base_url=None,
         name=ATTACHMENT_NAME,
         description="The plan's canonical snapshot this packet was rendered from",

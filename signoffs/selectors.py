@@ -16,7 +16,7 @@ from planning.models import DeploymentPlan
 from planning.selectors import active_plan_ids
 from signoffs import packets, pdfsign, snapshot
 from signoffs.models import ReadinessPacket, Signoff, SignoffRequirement
-from truststream.audit import plan_events_feed
+from truststream.audit import current_marks, plan_events_feed
 from truststream.models import AuditSeal
 
 
@@ -268,7 +268,7 @@ def _name(user) -> str | None:
     return (user.get_full_name() or user.email) if user is not None else None
 
 
-def packet_snapshot(plan: DeploymentPlan) -> dict:
+def packet_contents(plan: DeploymentPlan) -> dict:
     """Everything a packet shows, as plain data: the signed sections exactly as signatures
     bind to them (`snapshot.sections`), plus what a reader needs beside them (names, who
     changed what and when, the readiness decision, the sign-off manifest). Its
@@ -421,7 +421,7 @@ def packet_audit_events(packet: ReadinessPacket):
     first: what the packet prints is exactly what was sealed."""
     seal = AuditSeal.objects.get(plan_id=packet.plan_id, number=packet.seal_number)
     sealed = Q(pk__in=[])
-    for label, mark in seal.marks.items():
+    for label, mark in current_marks(seal.marks).items():
         sealed |= Q(pgh_model=label, pgh_id__lte=mark)
     return plan_events_feed(packet.plan_id).filter(sealed)
 
@@ -467,6 +467,6 @@ def packet_verify(*, upload: File | None, sha256: str, user) -> Verification:
         # says: members only.
         verification.member = packet.plan.memberships.filter(user=user).exists()
         if verification.member:
-            current = packets.revision_digest(packet_snapshot(packet.plan))
+            current = packets.revision_digest(packet_contents(packet.plan))
             verification.superseded = packets.packet_superseded(packet, current)
     return verification

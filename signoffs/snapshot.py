@@ -29,7 +29,7 @@ def _phases(plan: DeploymentPlan) -> dict[str, dict]:
         }
         for phase in plan.phases.order_by("number")
     }
-    tasks = plan.work_items.select_related("assignee", "phase").order_by(
+    tasks = plan.tasks.select_related("assignee", "phase").order_by(
         "phase__number", "position", "id"
     )
     for task in tasks:

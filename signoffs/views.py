@@ -181,7 +181,7 @@ def _packets_context(plan, *, polling: bool = False) -> dict:
     key = f"packets:current:{plan.pk}"
     cached = cache.get(key) if polling else None
     if cached is None:
-        data = selectors.packet_snapshot(plan)
+        data = selectors.packet_contents(plan)
         cached = (packets.revision_digest(data), packets.packet_may_be_final(plan, data))
         cache.set(key, cached, 10)
     current, may_be_final = cached

@@ -325,8 +325,8 @@ EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)
 # The model whose audit trail is sealed and verified as a whole (see truststream.audit).
 AUDIT_PLAN_MODEL = "planning.DeploymentPlan"
 
-# Readiness packets (signoffs.packets). A render that takes longer, a plan whose snapshot is
-# larger, or a PDF that comes out larger than these fails with the reason.
+# Readiness packets (signoffs.packets). A render that takes longer, a plan whose packet
+# contents are larger, or a PDF that comes out larger than these fails with the reason.
 PACKET_RENDER_SECONDS = env_int("PACKET_RENDER_SECONDS", 300)
 PACKET_MAX_SNAPSHOT_BYTES = env_int("PACKET_MAX_SNAPSHOT_BYTES", 8 * 1024 * 1024)
 PACKET_MAX_BYTES = env_int("PACKET_MAX_BYTES", 50 * 1024 * 1024)

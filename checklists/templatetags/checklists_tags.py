@@ -35,12 +35,12 @@ def my_checklist_items(user):
 
 
 @register.inclusion_tag("checklists/_thread.html", takes_context=True)
-def comment_thread(context, plan, work_item=None, item=None):
+def comment_thread(context, plan, task=None, item=None):
     """The comments about the plan, one of its tasks or one of its checklist items."""
     from checklists.selectors import thread_context
 
     return {
-        **thread_context(plan, context["request"].user, work_item=work_item, item=item),
+        **thread_context(plan, context["request"].user, task=task, item=item),
         "csrf_token": context.get("csrf_token"),
         "request": context["request"],
     }

@@ -20,7 +20,7 @@ from planning.models import DeploymentPlan
 from planning.services import plan_lock_writable
 from signoffs import packets, pdfsign
 from signoffs.models import ReadinessPacket
-from signoffs.selectors import packet_audit_events, packet_snapshot
+from signoffs.selectors import packet_audit_events, packet_contents
 from signoffs.tasks import packet_render as packet_render_task
 from truststream.audit import describe_events, seal_take
 from truststream.models import NotificationKind
@@ -38,7 +38,7 @@ def packet_request(*, plan: DeploymentPlan, requested_by, kind: str) -> Readines
         raise ValidationError({"kind": "Choose a final or a draft packet."})
     # The plan's lock keeps two requests from numbering the same revision twice.
     plan = plan_lock_writable(plan, content=False)
-    data = packet_snapshot(plan)
+    data = packet_contents(plan)
     if kind == ReadinessPacket.Kind.FINAL and not packets.packet_may_be_final(plan, data):
         raise ValidationError(
             {
@@ -201,11 +201,11 @@ def packet_render(*, packet_id: int) -> None:
 
 
 def _packet_pdf(packet: ReadinessPacket) -> bytes:
-    size = packets.snapshot_size(packet.snapshot)
+    size = packets.contents_size(packet.snapshot)
     if size > settings.PACKET_MAX_SNAPSHOT_BYTES:
         raise PacketFailure(
-            f"The plan is too large to render: its snapshot is {size / 1_000_000:.1f} MB, the "
-            f"limit is {settings.PACKET_MAX_SNAPSHOT_BYTES / 1_000_000:.1f} MB."
+            f"The plan is too large to render: its packet contents are {size / 1_000_000:.1f} MB, "
+            f"the limit is {settings.PACKET_MAX_SNAPSHOT_BYTES / 1_000_000:.1f} MB."
         )
     events = packet_audit_events(packet)
     latest = list(events[: settings.PACKET_AUDIT_EVENTS])

@@ -2,7 +2,7 @@ import datetime
 
 from django import template
 
-from planning.models import WorkItem
+from planning.models import Task
 from signoffs import selectors, status
 
 register = template.Library()
@@ -53,7 +53,7 @@ def get_item(mapping: dict, key):
 
 @register.filter
 def task_status(value: str) -> str:
-    return WorkItem.Status(value).label if value in WorkItem.Status.values else value
+    return Task.Status(value).label if value in Task.Status.values else value
 
 
 @register.inclusion_tag("signoffs/_packet_panel.html", takes_context=True)

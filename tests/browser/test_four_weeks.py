@@ -36,7 +36,7 @@ def test_a_team_works_its_four_weeks_and_requirements(new_page, owner, tmp_path)
     row = page.locator("tr", has=page.get_by_label("Status of Infrastructure audit"))
     expect(row).to_have_class(re.compile("status-row-done"))
     assert page.evaluate("window.__still_here") is True
-    assert plan.work_items.get(title="Infrastructure audit").status == "done"
+    assert plan.tasks.get(title="Infrastructure audit").status == "done"
 
     # Blocked asks why, in the row.
     page.get_by_label("Status of Application inventory").select_option("blocked")

@@ -22,7 +22,7 @@ HTMX = {"HX-Request": "true"}
 
 
 def task_of(plan, title="Infrastructure audit"):
-    return plan.work_items.get(title=title)
+    return plan.tasks.get(title=title)
 
 
 def item_of(plan, text="DNS records configured") -> ChecklistItem:
@@ -35,8 +35,8 @@ TARGETS = {
     "plan": lambda plan: ("plan", {}, reverse("planning:plan_detail", args=[plan.pk])),
     "task": lambda plan: (
         f"task:{task_of(plan).pk}",
-        {"work_item": task_of(plan)},
-        reverse("planning:work_item_edit", args=[plan.pk, task_of(plan).pk]),
+        {"task": task_of(plan)},
+        reverse("planning:task_edit", args=[plan.pk, task_of(plan).pk]),
     ),
     "item": lambda plan: (
         f"item:{item_of(plan).pk}",
@@ -61,7 +61,7 @@ def delete_url(comment):
 def thread_of(plan, **target):
     return list(
         Comment.objects.filter(
-            plan=plan, work_item=target.get("work_item"), item=target.get("item")
+            plan=plan, task=target.get("task"), item=target.get("item")
         ).values_list("body", flat=True)
     )
 
@@ -225,12 +225,12 @@ def test_the_service_refuses_an_empty_or_huge_body(plan, editor):
 
 def test_the_service_refuses_a_target_of_another_plan(plan, owner):
     other = make_plan(owner, title="Payments rollout")
-    for target in ({"work_item": task_of(other)}, {"item": item_of(other)}):
+    for target in ({"task": task_of(other)}, {"item": item_of(other)}):
         with pytest.raises(ValidationError):
             comments.comment_add(plan=plan, author=owner, body="Hello", **target)
     with pytest.raises(ValidationError):
         comments.comment_add(
-            plan=plan, author=owner, body="Hello", work_item=task_of(plan), item=item_of(plan)
+            plan=plan, author=owner, body="Hello", task=task_of(plan), item=item_of(plan)
         )
     assert Comment.objects.count() == 0
 
@@ -484,8 +484,7 @@ def test_a_mention_in_the_web_tells_the_member(client_for, plan, owner, viewer):
     comment = Comment.objects.get()
     [notification] = mentions_of(owner)
     assert notification.url == (
-        reverse("planning:work_item_edit", args=[plan.pk, task_of(plan).pk])
-        + f"#comment-{comment.pk}"
+        reverse("planning:task_edit", args=[plan.pk, task_of(plan).pk]) + f"#comment-{comment.pk}"
     )
     assert "on the task “Infrastructure audit”" in notification.text
 

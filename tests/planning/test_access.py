@@ -26,7 +26,7 @@ def first_phase(plan):
 
 
 def first_task(plan):
-    return [plan.work_items.order_by("id").first().pk]
+    return [plan.tasks.order_by("id").first().pk]
 
 
 def first_document(plan):
@@ -60,12 +60,12 @@ URLS = [
     PlanURL("planning:activity", "get", "view"),
     PlanURL("planning:audit", "get", "view"),
     PlanURL("planning:audit_csv", "get", "view"),
-    PlanURL("planning:work_item_add", "post", "change", first_phase),
-    PlanURL("planning:work_item_edit", "get", "view", first_task),
-    PlanURL("planning:work_item_edit", "post", "change", first_task),
-    PlanURL("planning:work_item_status", "post", "change", first_task),
-    PlanURL("planning:work_item_move", "post", "change", first_task),
-    PlanURL("planning:work_item_delete", "post", "change", first_task),
+    PlanURL("planning:task_add", "post", "change", first_phase),
+    PlanURL("planning:task_edit", "get", "view", first_task),
+    PlanURL("planning:task_edit", "post", "change", first_task),
+    PlanURL("planning:task_status", "post", "change", first_task),
+    PlanURL("planning:task_move", "post", "change", first_task),
+    PlanURL("planning:task_delete", "post", "change", first_task),
     PlanURL("planning:documents", "get", "view"),
     PlanURL("planning:document_edit", "get", "change", first_document),
     PlanURL("planning:document_edit", "post", "change", first_document),

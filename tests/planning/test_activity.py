@@ -10,7 +10,7 @@ from django.utils import timezone
 from checklists import services as checklist_services
 from checklists.models import ChecklistItem
 from planning import services
-from planning.models import PlanMembership, WorkItem
+from planning.models import PlanMembership, Task
 from signoffs import services as signoff_services
 from signoffs.models import ReadinessPacket
 from tests.factories import UserFactory, make_plan
@@ -34,8 +34,8 @@ def item_of(plan, text=ITEM) -> ChecklistItem:
     return ChecklistItem.objects.get(plan=plan, text=text)
 
 
-def task_of(plan, title="Infrastructure audit") -> WorkItem:
-    return WorkItem.objects.get(plan=plan, title=title)
+def task_of(plan, title="Infrastructure audit") -> Task:
+    return Task.objects.get(plan=plan, title=title)
 
 
 @pytest.fixture
@@ -123,9 +123,9 @@ def test_assigning_a_role_names_the_holder(plan, owner, editor):
 def test_task_changes_read_as_moves_blocks_and_assignments(plan, owner, priya):
     task = task_of(plan)
     with context(user=owner.pk):
-        services.work_item_update(item=task, status="blocked", blocked_reason="Vendor is late")
-        services.work_item_update(item=task, status="done")
-        services.work_item_update(item=task, assignee=priya)
+        services.task_update(task=task, status="blocked", blocked_reason="Vendor is late")
+        services.task_update(task=task, status="done")
+        services.task_update(task=task, assignee=priya)
     events = activity.plan_activity(plan.pk, user_id=owner.pk, kind="tasks")
     said = activity.describe(events, plan_id=plan.pk)
     assert [entry.sentence for entry in said] == [
@@ -178,7 +178,7 @@ def test_plan_documents_requirements_contacts_and_packets(plan, owner, editor):
 
 def test_a_change_without_a_user_is_the_systems(plan):
     # A bulk update and raw SQL, as from a shell: no request, task or command.
-    WorkItem.objects.filter(plan=plan, title="Team training").update(status="done")
+    Task.objects.filter(plan=plan, title="Team training").update(status="done")
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE planning_deploymentplan SET status = 'in_progress' WHERE id = %s", [plan.pk]
@@ -235,7 +235,7 @@ def test_the_rules_read_events_without_the_database_but_for_names(plan, owner, e
     told = activity.describe(
         [
             event(
-                "planning.WorkItem",
+                "planning.Task",
                 "update",
                 {"id": task.pk, "title": task.title, "status": "done", "assignee_id": editor.pk},
                 {"status": ["todo", "done"], "assignee_id": [None, editor.pk], "notes": ["", "x"]},
@@ -255,7 +255,7 @@ def test_the_rules_read_events_without_the_database_but_for_names(plan, owner, e
                 command="fix_dates",
             ),
             event("planning.Playbook", data={"id": 3, "name": "TrustStram v4.4"}),
-            event("planning.WorkItem", "delete", {"id": task.pk, "title": task.title}),
+            event("planning.Task", "delete", {"id": task.pk, "title": task.title}),
         ],
         plan_id=plan.pk,
     )
@@ -307,8 +307,8 @@ def test_the_page_answers_get_only(client_for, plan, viewer):
 
 def test_user_text_is_escaped(client_for, plan, owner, viewer):
     with context(user=owner.pk):
-        services.work_item_update(
-            item=task_of(plan), status="blocked", blocked_reason="<script>alert(1)</script>"
+        services.task_update(
+            task=task_of(plan), status="blocked", blocked_reason="<script>alert(1)</script>"
         )
     body = activity_page(client_for(viewer), plan).content.decode()
     assert "<script>alert(1)</script>" not in body
@@ -339,9 +339,9 @@ def test_it_filters_by_person_and_kind(client_for, plan, owner, viewer, priya):
         checklist_services.item_set_state(
             item=item_of(plan), actor=priya, state="passed", version=1
         )
-        services.work_item_update(item=task_of(plan), status="done")
+        services.task_update(task=task_of(plan), status="done")
     with context(user=owner.pk):
-        services.work_item_update(item=task_of(plan, "Team training"), status="done")
+        services.task_update(task=task_of(plan, "Team training"), status="done")
     client = client_for(viewer)
     by_priya = activity_page(client, plan, person=str(priya.pk)).context["entries"]
     assert {e.sentence for e in by_priya} == {
@@ -380,7 +380,7 @@ def test_bad_filter_values_are_refused_on_the_form_not_with_an_error(
 
 def test_a_valid_filter_still_applies_beside_an_invalid_one(client_for, plan, owner, viewer):
     with context(user=owner.pk):
-        services.work_item_update(item=task_of(plan), status="done")
+        services.task_update(task=task_of(plan), status="done")
     response = activity_page(client_for(viewer), plan, person="nobody", kind="tasks")
     assert {e.kind for e in response.context["entries"]} == {"tasks"}
     assert "Choose someone from the list; this filter is off." in response.content.decode()
@@ -416,7 +416,7 @@ def test_newest_first_and_the_same_queries_for_ten_times_the_events(client_for, 
                 checklist_services.score_set(
                     plan=plan, actor=owner, category="security", score=1 + n % 10, rationale="x"
                 )
-                WorkItem.objects.filter(plan=plan).update(notes=f"round {n}")
+                Task.objects.filter(plan=plan).update(notes=f"round {n}")
 
     client = client_for(owner)
     url = reverse("planning:activity", args=[plan.pk])

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from planning import services, timeline
-from planning.models import WorkItem
+from planning.models import Task
 from planning.selectors import board, default_playbook
 from tests.factories import make_plan
 
@@ -45,10 +45,10 @@ def test_a_plan_gets_four_dated_weeks_with_the_guides_tasks(plan):
     columns = {c.phase.number: dict(c.groups) for c in board(plan).phases}
     for number, groups in GUIDE_TASKS.items():
         assert {g: [i.title for i in items] for g, items in columns[number].items()} == groups
-    assert plan.work_items.count() == 28
-    week1 = plan.work_items.filter(phase__number=1)
+    assert plan.tasks.count() == 28
+    week1 = plan.tasks.filter(phase__number=1)
     assert set(week1.values_list("due_on", flat=True)) == {datetime.date(2026, 11, 8)}
-    assert set(plan.work_items.values_list("status", flat=True)) == {"todo"}
+    assert set(plan.tasks.values_list("status", flat=True)) == {"todo"}
 
 
 def test_the_register_starts_with_the_plans_environment_in_scope(owner):
@@ -69,28 +69,28 @@ def test_a_plan_keeps_its_copy_when_the_playbook_changes(plan, owner, settings):
     playbook, created = services.playbook_load(text=text)
     assert created and playbook.revision == default_playbook().revision == 2
 
-    assert plan.work_items.filter(title="Infrastructure audit").exists()
-    assert not plan.work_items.filter(title="Infrastructure survey").exists()
+    assert plan.tasks.filter(title="Infrastructure audit").exists()
+    assert not plan.tasks.filter(title="Infrastructure survey").exists()
     newer = make_plan(owner, playbook=playbook)
-    assert newer.work_items.filter(title="Infrastructure survey").exists()
+    assert newer.tasks.filter(title="Infrastructure survey").exists()
 
 
 def test_moving_week_one_moves_the_weeks_and_the_due_dates(plan):
     services.plan_update(plan=plan, week1_start=datetime.date(2026, 11, 9))
     assert plan.phases.get(number=1).starts_on == datetime.date(2026, 11, 9)
     assert plan.phases.get(number=4).ends_on == datetime.date(2026, 12, 6)
-    assert plan.work_items.filter(phase__number=1).first().due_on == datetime.date(2026, 11, 15)
+    assert plan.tasks.filter(phase__number=1).first().due_on == datetime.date(2026, 11, 15)
 
 
 # Tasks
 
 
 def _task(plan, title="Infrastructure audit"):
-    return plan.work_items.get(title=title)
+    return plan.tasks.get(title=title)
 
 
 def status_url(plan, item):
-    return reverse("planning:work_item_status", args=[plan.pk, item.pk])
+    return reverse("planning:task_status", args=[plan.pk, item.pk])
 
 
 def test_an_editor_changes_a_status_in_place(client_for, plan, editor):
@@ -137,11 +137,11 @@ def test_an_unknown_status_is_refused(client_for, plan, editor):
 def test_an_editor_adds_a_task_due_at_the_end_of_its_week(client_for, plan, editor):
     phase = plan.phases.get(number=2)
     response = client_for(editor).post(
-        reverse("planning:work_item_add", args=[plan.pk, phase.pk]),
+        reverse("planning:task_add", args=[plan.pk, phase.pk]),
         {"title": "  Chaos drill ", "group": "Infrastructure Planning"},
     )
     assert response.status_code == 302
-    item = plan.work_items.get(title="Chaos drill")
+    item = plan.tasks.get(title="Chaos drill")
     assert (item.phase, item.due_on, item.status) == (phase, phase.ends_on, "todo")
 
 
@@ -155,12 +155,10 @@ def test_an_editor_adds_a_task_due_at_the_end_of_its_week(client_for, plan, edit
 )
 def test_adding_a_task_refuses_bad_input(client_for, plan, editor, data, message):
     phase = plan.phases.get(number=2)
-    response = client_for(editor).post(
-        reverse("planning:work_item_add", args=[plan.pk, phase.pk]), data
-    )
+    response = client_for(editor).post(reverse("planning:task_add", args=[plan.pk, phase.pk]), data)
     assert response.status_code == 400
     assert message in response.content.decode()
-    assert plan.work_items.count() == 28
+    assert plan.tasks.count() == 28
 
 
 def _edit(plan, item, **changes):
@@ -175,7 +173,7 @@ def _edit(plan, item, **changes):
         "notes": item.notes,
         **changes,
     }
-    return reverse("planning:work_item_edit", args=[plan.pk, item.pk]), data
+    return reverse("planning:task_edit", args=[plan.pk, item.pk]), data
 
 
 def test_an_editor_assigns_a_member_and_a_due_date(client_for, plan, editor, viewer):
@@ -224,25 +222,25 @@ def test_editing_a_task_refuses_bad_input(
 def test_tasks_move_up_and_down_within_their_group(client_for, plan, editor):
     client = client_for(editor)
     second = _task(plan, "Application inventory")
-    client.post(reverse("planning:work_item_move", args=[plan.pk, second.pk]), {"direction": "up"})
-    group = plan.work_items.filter(group="Current State Analysis").order_by("position")
+    client.post(reverse("planning:task_move", args=[plan.pk, second.pk]), {"direction": "up"})
+    group = plan.tasks.filter(group="Current State Analysis").order_by("position")
     assert [i.title for i in group][:2] == ["Application inventory", "Infrastructure audit"]
 
     last = _task(plan, "Security assessment")
-    client.post(reverse("planning:work_item_move", args=[plan.pk, last.pk]), {"direction": "down"})
-    group = plan.work_items.filter(group="Current State Analysis").order_by("position")
+    client.post(reverse("planning:task_move", args=[plan.pk, last.pk]), {"direction": "down"})
+    group = plan.tasks.filter(group="Current State Analysis").order_by("position")
     assert [i.title for i in group][-1] == "Security assessment"  # already last: unchanged
 
 
 def test_an_editor_removes_a_task(client_for, plan, editor):
     item = _task(plan)
-    client_for(editor).post(reverse("planning:work_item_delete", args=[plan.pk, item.pk]))
-    assert not WorkItem.objects.filter(pk=item.pk).exists()
+    client_for(editor).post(reverse("planning:task_delete", args=[plan.pk, item.pk]))
+    assert not Task.objects.filter(pk=item.pk).exists()
 
 
 def test_a_removed_member_is_unassigned(plan, owner, editor, membership_of):
     item = _task(plan)
-    services.work_item_update(item=item, assignee=editor)
+    services.task_update(task=item, assignee=editor)
     services.membership_remove(membership=membership_of(plan, editor))
     assert _task(plan).assignee is None
 
@@ -259,7 +257,7 @@ def test_an_archived_plans_board_is_read_only(client_for, plan, editor):
 
 def test_the_board_shows_progress_and_overdue_tasks(client_for, plan, viewer, time_machine):
     time_machine.move_to(datetime.datetime(2026, 11, 20, 12, 0, tzinfo=datetime.UTC))
-    services.work_item_update(item=_task(plan), status="done")
+    services.task_update(task=_task(plan), status="done")
     body = client_for(viewer).get(reverse("planning:board", args=[plan.pk])).content.decode()
     assert "Tasks done: 1 of 28 (4%)" in body
     assert body.count("badge-overdue") == 15  # weeks 1 and 2, less the task that is done
@@ -267,7 +265,7 @@ def test_the_board_shows_progress_and_overdue_tasks(client_for, plan, viewer, ti
 
 
 def test_the_timeline_escapes_task_titles(plan):
-    services.work_item_update(item=_task(plan), title="<script>alert(1)</script>")
+    services.task_update(task=_task(plan), title="<script>alert(1)</script>")
     svg = str(timeline.render(board(plan, today=datetime.date(2026, 11, 10))))
     assert "<script>" not in svg
     assert "&lt;script&gt;" in svg
@@ -279,7 +277,7 @@ def test_the_board_costs_the_same_queries_for_ten_times_the_tasks(
     client_for, plan, editor, django_assert_num_queries, copies
 ):
     extra = [
-        WorkItem(
+        Task(
             plan=plan,
             phase=item.phase,
             group=item.group,
@@ -289,10 +287,10 @@ def test_the_board_costs_the_same_queries_for_ten_times_the_tasks(
             assignee=editor,
         )
         for n in range(copies - 1)
-        for i, item in enumerate(plan.work_items.all())
+        for i, item in enumerate(plan.tasks.all())
     ]
-    WorkItem.objects.bulk_create(extra)
-    assert plan.work_items.count() == 28 * copies
+    Task.objects.bulk_create(extra)
+    assert plan.tasks.count() == 28 * copies
     client = client_for(editor)
     client.get(reverse("planning:board", args=[plan.pk]))
     # the user, the plan with the user's permissions on it, phases, tasks with assignees, and
@@ -319,7 +317,7 @@ def test_a_due_date_nobody_means_is_refused(client_for, plan, editor, due):
 
 
 def test_the_timeline_stays_small_whatever_the_dates(plan):
-    services.work_item_update(item=_task(plan), due_on=datetime.date(2100, 12, 31))
+    services.task_update(task=_task(plan), due_on=datetime.date(2100, 12, 31))
     svg = str(timeline.render(board(plan, today=datetime.date(2026, 11, 10))))
     assert len(svg) < 100_000
 
@@ -329,7 +327,7 @@ def test_task_changes_are_in_the_audit_trail_with_who_made_them(client_for, plan
 
     item = _task(plan)
     client_for(editor).post(status_url(plan, item), {"status": "in_progress"})
-    event = WorkItem.pgh_event_model.objects.filter(pgh_obj=item).latest("pgh_id")
+    event = Task.pgh_event_model.objects.filter(pgh_obj=item).latest("pgh_id")
     assert (event.pgh_label, event.status) == ("update", "in_progress")
     context = pghistory.models.Context.objects.get(pk=event.pgh_context_id)
     assert context.metadata["user"] == editor.pk

@@ -6,7 +6,7 @@ from django.urls import reverse
 from checklists import services as checklist_services
 from checklists.models import ChecklistItem
 from planning import services
-from planning.models import DeploymentPlan, WorkItem
+from planning.models import DeploymentPlan, Task
 from signoffs import selectors as signoff_selectors
 from signoffs import services as signoff_services
 from signoffs.models import Signoff
@@ -15,12 +15,12 @@ from tests.factories import make_plan
 URL = "/my-work/"
 
 
-def tasks_of(plan, count: int) -> list[WorkItem]:
-    return list(plan.work_items.order_by("phase__number", "position")[:count])
+def tasks_of(plan, count: int) -> list[Task]:
+    return list(plan.tasks.order_by("phase__number", "position")[:count])
 
 
-def assign_task(task, person, **changes) -> WorkItem:
-    return services.work_item_update(item=task, assignee=person, **changes)
+def assign_task(task, person, **changes) -> Task:
+    return services.task_update(task=task, assignee=person, **changes)
 
 
 def assign_item(item, person, actor, state="open") -> ChecklistItem:

@@ -24,7 +24,7 @@ def snapshot(plan) -> tuple:
         (plan.title, plan.archived_at),
         list(plan.memberships.values_list("user_id", "role").order_by("id")),
         list(plan.invitations.values_list("email", "role", "withdrawn_at").order_by("id")),
-        list(plan.work_items.values_list("id", "title", "status", "position").order_by("id")),
+        list(plan.tasks.values_list("id", "title", "status", "position").order_by("id")),
         list(plan.documents.values_list("id", "status").order_by("id")),
         list(plan.requirements.values_list("id", "values").order_by("id")),
         list(plan.support_contacts.values_list("id", "topic").order_by("id")),

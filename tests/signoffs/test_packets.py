@@ -137,7 +137,8 @@ def test_the_printed_trail_is_exactly_the_sealed_one(plan, owner, editor):
     assert "signoffs.ReadinessPacketEvent" not in models  # made after the seal
     seal = AuditSeal.objects.get(plan_id=plan.pk, number=packet.seal_number)
     assert len(printed) == seal.event_count
-    assert all(pgh_id <= seal.marks[model] for model, pgh_id in printed)
+    marks = audit.current_marks(seal.marks)  # a renamed table's events, under today's label
+    assert all(pgh_id <= marks[model] for model, pgh_id in printed)
 
 
 def test_the_renderer_fetches_only_static_files():
@@ -197,7 +198,7 @@ def test_moving_a_signed_off_plan_to_deployed_does_not_supersede_its_final_packe
     final = services.packet_request(plan=plan, requested_by=owner, kind="final")
     move(plan, "deployed")
     plan.refresh_from_db()
-    assert packets.revision_digest(selectors.packet_snapshot(plan)) == final.content_digest
+    assert packets.revision_digest(selectors.packet_contents(plan)) == final.content_digest
     assert services.packet_request(plan=plan, requested_by=owner, kind="final").pk == final.pk
 
 

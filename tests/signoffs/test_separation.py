@@ -132,7 +132,7 @@ def test_all_approvals_without_the_documentation_signoff_is_not_signed_off(
     assert plan.status == "awaiting_signoff"
     state = selectors.signoff_state(plan)
     assert state.approvals_complete and not state.signed_off
-    assert not selectors.packet_snapshot(plan)["signoffs"]["signed_off"]
+    assert not selectors.packet_contents(plan)["signoffs"]["signed_off"]
     with pytest.raises(ValidationError, match="final packet needs a signed-off plan"):
         services.packet_request(plan=plan, requested_by=owner, kind="final")
     page = client_for(editor).get(reverse("signoffs:signoffs", args=[plan.pk])).content.decode()

@@ -128,7 +128,7 @@ def test_a_change_made_with_raw_sql_makes_a_signature_stale_too(plan, holders):
     sign(plan, "technical_lead", holders["technical_lead"])
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE planning_workitem SET status = 'done' WHERE plan_id = %s AND title = %s",
+            "UPDATE planning_task SET status = 'done' WHERE plan_id = %s AND title = %s",
             [plan.pk, "Infrastructure audit"],
         )
     assert states(plan)["technical_lead"] == "stale"

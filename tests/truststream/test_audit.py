@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from checklists import services as checklist_services
 from checklists.models import ChecklistItem
-from planning.models import DeploymentPlan, WorkItem
+from planning.models import DeploymentPlan, Task
 from signoffs import selectors as signoff_selectors
 from signoffs import services as signoff_services
 from truststream import audit
@@ -19,7 +19,7 @@ from truststream.audit import seals
 from truststream.audit.history import context
 from truststream.models import AuditSeal
 
-EVENT_TABLE = "planning_workitemevent"
+EVENT_TABLE = "planning_taskevent"
 
 
 @pytest.mark.parametrize(
@@ -39,7 +39,7 @@ EVENT_TABLE = "planning_workitemevent"
 )
 def test_the_audit_tables_refuse_to_be_edited(signed, statement):
     before = (
-        WorkItem.pgh_event_model.objects.count(),
+        Task.pgh_event_model.objects.count(),
         list(AuditSeal.objects.values()),
         list(pghistory.models.Context.objects.values("id", "metadata")),
     )
@@ -50,21 +50,21 @@ def test_the_audit_tables_refuse_to_be_edited(signed, statement):
     ):
         cursor.execute(statement)
     assert (
-        WorkItem.pgh_event_model.objects.count(),
+        Task.pgh_event_model.objects.count(),
         list(AuditSeal.objects.values()),
         list(pghistory.models.Context.objects.values("id", "metadata")),
     ) == before
 
 
 def test_bulk_updates_and_raw_sql_are_recorded_too(plan):
-    WorkItem.objects.filter(plan=plan, title="Team training").update(status="done")
+    Task.objects.filter(plan=plan, title="Team training").update(status="done")
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE planning_workitem SET notes = 'edited by hand' WHERE plan_id = %s "
+            "UPDATE planning_task SET notes = 'edited by hand' WHERE plan_id = %s "
             "AND title = 'Go-live checklist'",
             [plan.pk],
         )
-    events = WorkItem.pgh_event_model.objects.filter(plan=plan, pgh_label="update")
+    events = Task.pgh_event_model.objects.filter(plan=plan, pgh_label="update")
     assert set(events.values_list("title", "status", "notes")) == {
         ("Team training", "done", ""),
         ("Go-live checklist", "todo", "edited by hand"),
@@ -72,18 +72,18 @@ def test_bulk_updates_and_raw_sql_are_recorded_too(plan):
 
 
 def test_a_request_records_who_from_where_with_an_id(client_for, plan, editor):
-    item = plan.work_items.first()
+    item = plan.tasks.first()
     client_for(editor).post(
-        reverse("planning:work_item_status", args=[plan.pk, item.pk]),
+        reverse("planning:task_status", args=[plan.pk, item.pk]),
         {"status": "done"},
         REMOTE_ADDR="10.9.8.7",
         headers={"X-Request-ID": "req-123"},
     )
-    event = WorkItem.pgh_event_model.objects.filter(pgh_obj=item).latest("pgh_id")
+    event = Task.pgh_event_model.objects.filter(pgh_obj=item).latest("pgh_id")
     metadata = pghistory.models.Context.objects.get(pk=event.pgh_context_id).metadata
     assert metadata["user"] == editor.pk
     assert (metadata["ip"], metadata["request_id"]) == ("10.9.8.7", "req-123")
-    assert metadata["url"] == reverse("planning:work_item_status", args=[plan.pk, item.pk])
+    assert metadata["url"] == reverse("planning:task_status", args=[plan.pk, item.pk])
 
 
 def test_a_management_command_records_its_name(db):
@@ -195,10 +195,10 @@ def test_a_trail_holding_an_evidence_file_is_sealed_and_verified(plan, editor, s
 
 
 def test_every_member_reads_the_trail_with_before_and_after(client_for, plan, viewer, editor):
-    WorkItem.objects.filter(plan=plan, title="Team training").update(status="done")
+    Task.objects.filter(plan=plan, title="Team training").update(status="done")
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE planning_workitem SET notes = 'raw note' WHERE plan_id = %s AND title = %s",
+            "UPDATE planning_task SET notes = 'raw note' WHERE plan_id = %s AND title = %s",
             [plan.pk, "Go-live checklist"],
         )
     body = client_for(viewer).get(reverse("planning:audit", args=[plan.pk])).content.decode()
@@ -211,7 +211,7 @@ def test_a_plans_trail_holds_its_events_and_no_other_plans(plan, owner, editor):
     from tests.factories import make_plan
 
     other = make_plan(owner, title="Another plan")
-    WorkItem.objects.filter(plan=other).update(status="done")
+    Task.objects.filter(plan=other).update(status="done")
     expected = {
         (model._meta.label, event.pgh_id)
         for model in audit.plan_event_models()
@@ -232,13 +232,13 @@ def test_the_audit_page_costs_the_same_queries_for_ten_times_the_events(
     client = client_for(viewer)
     url = reverse("planning:audit", args=[plan.pk])
     with context(user=editor.pk):
-        WorkItem.objects.filter(plan=plan, title="Team training").update(status="done")
+        Task.objects.filter(plan=plan, title="Team training").update(status="done")
     client.get(url)
     with CaptureQueriesContext(connection) as few:
         client.get(url)
     with context(user=editor.pk):
         for round_ in range(10):
-            WorkItem.objects.filter(plan=plan).update(notes=f"round {round_}")
+            Task.objects.filter(plan=plan).update(notes=f"round {round_}")
     with CaptureQueriesContext(connection) as many:
         response = client.get(url)
     assert len(response.context["rows"]) == 50
@@ -269,9 +269,9 @@ def test_an_outsider_cannot_read_the_trail(client_for, plan, outsider):
 
 
 def test_the_csv_export_neutralises_formulas(client_for, plan, editor, viewer):
-    item = plan.work_items.first()
+    item = plan.tasks.first()
     client_for(editor).post(
-        reverse("planning:work_item_edit", args=[plan.pk, item.pk]),
+        reverse("planning:task_edit", args=[plan.pk, item.pk]),
         {
             "title": '=HYPERLINK("http://evil.example","click")',
             "group": item.group,
@@ -353,19 +353,19 @@ def test_removing_the_context_of_a_sealed_event_is_detected(signed):
 def test_pghistory_still_names_the_user_late_in_a_context_no_seal_covers(plan, editor):
     """An API call records its token's use before it knows the user, in another transaction;
     the context is updated then, which only a seal forbids."""
-    item = plan.work_items.first()
+    item = plan.tasks.first()
     with context(url="/api/v1/"):
-        WorkItem.objects.filter(pk=item.pk).update(notes="before the user is known")
+        Task.objects.filter(pk=item.pk).update(notes="before the user is known")
         context(user=editor.pk)
-        WorkItem.objects.filter(pk=item.pk).update(notes="after")
-    events = WorkItem.pgh_event_model.objects.filter(pgh_obj=item, pgh_label="update")
+        Task.objects.filter(pk=item.pk).update(notes="after")
+    events = Task.pgh_event_model.objects.filter(pgh_obj=item, pgh_label="update")
     [context_id] = set(events.values_list("pgh_context_id", flat=True))
     assert pghistory.models.Context.objects.get(pk=context_id).metadata["user"] == editor.pk
 
 
 def test_seals_taken_before_contexts_were_sealed_still_verify(plan, editor):
     with context(user=editor.pk):
-        WorkItem.objects.filter(plan=plan).update(notes="sealed the old way")
+        Task.objects.filter(plan=plan).update(notes="sealed the old way")
     marks = {
         model._meta.label: audit.plan_events(model, plan.pk).latest("pgh_id").pgh_id
         for model in audit.plan_event_models()
@@ -409,7 +409,7 @@ def test_a_newest_seal_taken_again_is_detected_through_the_packet(signed, owner)
     _as_superuser_without_triggers(
         "DELETE FROM truststream_auditseal WHERE plan_id = %s AND number = 2", [signed.pk]
     )
-    WorkItem.objects.filter(plan=signed).update(notes="after the seal was removed")
+    Task.objects.filter(plan=signed).update(notes="after the seal was removed")
     audit.seal_take(plan_id=signed.pk, reason="a new seal 2")
     with pytest.raises(CommandError, match=r"packet revision 1 \(draft\): it cites seal 2 with"):
         call_command("verify_audit", "--plan", str(signed.pk))
@@ -444,13 +444,13 @@ def test_removing_an_event_from_the_middle_of_the_chain_is_detected(signed, owne
 def test_a_client_request_id_is_kept_only_when_it_is_a_plain_token(
     client_for, plan, editor, given, kept
 ):
-    item = plan.work_items.first()
+    item = plan.tasks.first()
     client_for(editor).post(
-        reverse("planning:work_item_status", args=[plan.pk, item.pk]),
+        reverse("planning:task_status", args=[plan.pk, item.pk]),
         {"status": "done"},
         headers={"X-Request-ID": given},
     )
-    event = WorkItem.pgh_event_model.objects.filter(pgh_obj=item).latest("pgh_id")
+    event = Task.pgh_event_model.objects.filter(pgh_obj=item).latest("pgh_id")
     request_id = pghistory.models.Context.objects.get(pk=event.pgh_context_id).metadata[
         "request_id"
     ]
@@ -466,9 +466,9 @@ def test_a_client_request_id_is_kept_only_when_it_is_a_plain_token(
 @pytest.fixture
 def signed_from_somewhere(plan, owner, editor, client_for):
     """A change made from 10.9.8.7, and a signature that recorded 203.0.113.9 and a browser."""
-    item = plan.work_items.first()
+    item = plan.tasks.first()
     client_for(editor).post(
-        reverse("planning:work_item_status", args=[plan.pk, item.pk]),
+        reverse("planning:task_status", args=[plan.pk, item.pk]),
         {"status": "done"},
         REMOTE_ADDR="10.9.8.7",
     )
@@ -525,10 +525,10 @@ def test_other_members_read_the_trail_without_addresses_and_browsers(
 def _fill(plan, events: int, notes: str = "filled"):
     """`events` update events of the plan's first task, written straight into its event table
     in one statement (so all at one time), as a bulk import would."""
-    item = plan.work_items.order_by("pk").first()
+    item = plan.tasks.order_by("pk").first()
     values = {"pgh_created_at": "NOW()", "pgh_label": "'update'", "pgh_obj_id": "w.id"}
     values |= {"pgh_context_id": "NULL", "notes": "%s || n"}
-    columns = [f.column for f in WorkItem.pgh_event_model._meta.concrete_fields]
+    columns = [f.column for f in Task.pgh_event_model._meta.concrete_fields]
     columns.remove("pgh_id")
     quoted = [connection.ops.quote_name(column) for column in columns]
     selected = [
@@ -537,7 +537,7 @@ def _fill(plan, events: int, notes: str = "filled"):
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {EVENT_TABLE} ({', '.join(quoted)}) SELECT {', '.join(selected)} "
-            "FROM planning_workitem w, generate_series(1, %s) n WHERE w.id = %s",
+            "FROM planning_task w, generate_series(1, %s) n WHERE w.id = %s",
             [notes, events, item.pk],
         )
         cursor.execute(f"ANALYZE {EVENT_TABLE}")  # as autovacuum would after such an import
@@ -554,7 +554,7 @@ def _every_event(plan) -> list:
 def test_the_keyset_reads_every_event_once_newest_first_across_equal_times(plan, editor):
     _fill(plan, 1234)  # all at one time: ties broken by table and id
     with context(user=editor.pk):
-        WorkItem.objects.filter(plan=plan).update(notes="a later transaction")
+        Task.objects.filter(plan=plan).update(notes="a later transaction")
     read = [
         (event.pgh_model, event.pgh_id, event.pgh_created_at)
         for events in audit.plan_event_chunks(plan.pk, size=100)
@@ -580,13 +580,11 @@ def test_the_audit_page_reads_older_and_newer_pages_by_keyset(client_for, plan, 
     _fill(plan, 120)
     client = client_for(viewer)
     url = reverse("planning:audit", args=[plan.pk])
-    first = client.get(url, {"section": "planning.WorkItemEvent"})
+    first = client.get(url, {"section": "planning.TaskEvent"})
     older = client.get(
-        url, {"section": "planning.WorkItemEvent", "before": str(first.context["older"])}
+        url, {"section": "planning.TaskEvent", "before": str(first.context["older"])}
     )
-    back = client.get(
-        url, {"section": "planning.WorkItemEvent", "after": str(older.context["newer"])}
-    )
+    back = client.get(url, {"section": "planning.TaskEvent", "after": str(older.context["newer"])})
     assert back.context["rows"] == first.context["rows"]
     assert back.context["newer"] is None
     firsts = {(r["at"], r["what"], str(r["changes"])) for r in first.context["rows"]}
@@ -595,7 +593,7 @@ def test_the_audit_page_reads_older_and_newer_pages_by_keyset(client_for, plan, 
     assert "Older →" in older.content.decode() and "← Newer" in older.content.decode()
 
 
-@pytest.mark.parametrize("cursor", ["²_planning.WorkItemEvent_1", "9" * 40, "1_nope.Event_1", "x"])
+@pytest.mark.parametrize("cursor", ["²_planning.TaskEvent_1", "9" * 40, "1_nope.Event_1", "x"])
 def test_a_page_cursor_that_is_not_ours_shows_the_newest_page(client_for, plan, viewer, cursor):
     client = client_for(viewer)
     url = reverse("planning:audit", args=[plan.pk])
@@ -625,7 +623,7 @@ def test_other_plans_events_change_neither_the_page_nor_its_queries(
     _fill(other, 20_000)
     with context(user=owner.pk):
         for round_ in range(5):
-            WorkItem.objects.filter(plan=other).update(notes=f"round {round_}")
+            Task.objects.filter(plan=other).update(notes=f"round {round_}")
     with CaptureQueriesContext(connection) as crowded:
         after = client.get(url)
     assert after.context["rows"] == before.context["rows"]

@@ -121,10 +121,10 @@ def test_an_item_is_assigned_only_to_a_member_named_by_a_plain_id(plan, editor, 
 
 
 def test_a_task_moved_to_a_phase_in_other_digits_is_refused(plan, editor, client_for):
-    task = plan.work_items.order_by("pk").first()
+    task = plan.tasks.order_by("pk").first()
     phase = plan.phases.get(number=2)
     response = client_for(editor).post(
-        reverse("planning:work_item_edit", args=[plan.pk, task.pk]),
+        reverse("planning:task_edit", args=[plan.pk, task.pk]),
         {
             "title": task.title,
             "group": task.group,
@@ -312,21 +312,21 @@ def test_the_service_refuses_a_title_with_a_line_break(owner, plan):
 
 def test_task_titles_groups_and_reasons_are_one_line(plan, editor, client_for):
     phase = plan.phases.get(number=1)
-    count = plan.work_items.count()
+    count = plan.tasks.count()
     client = client_for(editor)
     for data in (
         {"title": "Chaos\ndrill", "group": "Infrastructure Planning"},
         {"title": "Chaos drill", "group": "Infra\x07structure"},
         {"title": "Chaos drill", "group": "Infra\x85structure"},
     ):
-        response = client.post(reverse("planning:work_item_add", args=[plan.pk, phase.pk]), data)
+        response = client.post(reverse("planning:task_add", args=[plan.pk, phase.pk]), data)
         assert response.status_code == 400
         assert "Write this on one line" in response.content.decode()
-    assert plan.work_items.count() == count
+    assert plan.tasks.count() == count
 
-    task = plan.work_items.order_by("pk").first()
+    task = plan.tasks.order_by("pk").first()
     response = client.post(
-        reverse("planning:work_item_status", args=[plan.pk, task.pk]),
+        reverse("planning:task_status", args=[plan.pk, task.pk]),
         {"status": "blocked", "blocked_reason": "Waiting\r\nfor the vendor"},
         follow=True,
     )

@@ -446,7 +446,7 @@ def test_a_mention_opened_from_the_bell_leads_to_the_comment(client_for, plan, o
 
 
 def task_of(plan, title="Infrastructure audit"):
-    return plan.work_items.get(title=title)
+    return plan.tasks.get(title=title)
 
 
 def task_form(plan, item, **changes):
@@ -498,10 +498,10 @@ def test_passing_a_task_on_tells_the_new_assignee(client_for, plan, owner, edito
 
 def test_a_task_made_with_an_assignee_tells_them_unless_they_made_it(plan, owner, editor):
     phase = plan.phases.get(number=2)
-    planning_services.work_item_create(
+    planning_services.task_create(
         phase=phase, title="Chaos drill", group="Ops", assignee=editor, actor=owner
     )
-    planning_services.work_item_create(
+    planning_services.task_create(
         phase=phase, title="Own drill", group="Ops", assignee=editor, actor=editor
     )
     [notification] = assigned(editor)
@@ -517,16 +517,16 @@ def test_assignees_of_overdue_open_tasks_are_told_once(plan, owner, editor, view
         task_of(plan, title)
         for title in ("Infrastructure audit", "Application inventory", "Performance baseline")
     )
-    planning_services.work_item_update(item=audit_task, assignee=editor)
-    planning_services.work_item_update(
-        item=inventory, assignee=editor, status="blocked", blocked_reason="Waiting for access"
+    planning_services.task_update(task=audit_task, assignee=editor)
+    planning_services.task_update(
+        task=inventory, assignee=editor, status="blocked", blocked_reason="Waiting for access"
     )
-    planning_services.work_item_update(item=baseline, assignee=viewer, status="done")
+    planning_services.task_update(task=baseline, assignee=viewer, status="done")
     archived = make_plan(owner, title="Payments rollout")
-    planning_services.work_item_update(item=task_of(archived), assignee=owner)
+    planning_services.task_update(task=task_of(archived), assignee=owner)
     planning_services.plan_archive(plan=archived)
     cancelled = make_plan(owner, title="Search rollout")
-    planning_services.work_item_update(item=task_of(cancelled), assignee=owner)
+    planning_services.task_update(task=task_of(cancelled), assignee=owner)
     plan_transition(plan=cancelled, to="cancelled", actor_can={"change", "manage"})
 
     assert planning_services.overdue_notify(today=datetime.date(2026, 11, 8)) == 0  # due today
@@ -544,9 +544,9 @@ def test_assignees_of_overdue_open_tasks_are_told_once(plan, owner, editor, view
 
 def test_a_task_given_a_new_date_that_passes_too_is_told_again(plan, editor):
     item = task_of(plan)
-    planning_services.work_item_update(item=item, assignee=editor)
+    planning_services.task_update(task=item, assignee=editor)
     planning_services.overdue_notify(today=datetime.date(2026, 11, 9))
-    planning_services.work_item_update(item=item, due_on=datetime.date(2026, 11, 12))
+    planning_services.task_update(task=item, due_on=datetime.date(2026, 11, 12))
     assert planning_services.overdue_notify(today=datetime.date(2026, 11, 10)) == 0
     assert planning_services.overdue_notify(today=datetime.date(2026, 11, 13)) == 1
     assert overdue(editor).count() == 2
@@ -555,7 +555,7 @@ def test_a_task_given_a_new_date_that_passes_too_is_told_again(plan, editor):
 def test_the_daily_overdue_task_runs_the_service(plan, editor):
     from planning.tasks import overdue_notify
 
-    planning_services.work_item_update(item=task_of(plan), assignee=editor)
+    planning_services.task_update(task=task_of(plan), assignee=editor)
     with at(2026, 11, 20):
         overdue_notify()
     assert overdue(editor).count() == 1

@@ -27,6 +27,7 @@ _EXPORTS = {
     "plan_events_page": "feed",
     "spreadsheet_safe": "feed",
     "SealReference": "seals",
+    "current_marks": "seals",
     "event_digest": "seals",
     "plan_event_models": "seals",
     "plan_events": "seals",

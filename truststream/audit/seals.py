@@ -29,6 +29,27 @@ from pghistory.core import event_models
 
 from truststream.models import AuditSeal, SealedContext
 
+# The label an event table was first sealed under, for event models renamed since: seals name
+# tables by label (in each event's digest, in `marks` and in the order tables are chained), so
+# a renamed model keeps its first label there and seals taken before the rename still verify.
+# Add every renamed event model here.
+SEALED_LABELS = {"planning.TaskEvent": "planning.WorkItemEvent"}
+
+# Likewise a column renamed after seals were taken over its table (keyed by the event model's
+# label now): the name the column was sealed under.
+SEALED_COLUMNS = {"checklists.CommentEvent": {"task_id": "work_item_id"}}
+
+
+def sealed_label(model) -> str:
+    """The name seals give the event model's table."""
+    return SEALED_LABELS.get(model._meta.label, model._meta.label)
+
+
+def current_marks(marks: dict) -> dict:
+    """A seal's marks keyed by each event model's label now (the feed's `pgh_model`)."""
+    renamed = {sealed: label for label, sealed in SEALED_LABELS.items()}
+    return {renamed.get(label, label): mark for label, mark in marks.items()}
+
 
 def _points_to_plan(model) -> bool:
     """The event model has a `plan` foreign key to the plan model (a bare `plan_id` number, as
@@ -48,7 +69,7 @@ def plan_event_models() -> list:
         tracked = model.pgh_tracked_model
         if tracked._meta.label == settings.AUDIT_PLAN_MODEL or _points_to_plan(model):
             chosen.append(model)
-    return sorted(chosen, key=lambda model: model._meta.label)
+    return sorted(chosen, key=sealed_label)
 
 
 def plan_events(model, plan_id: int):
@@ -73,13 +94,14 @@ def event_digest(model, event, *, with_context: bool = False) -> str:
     """The event's digest; `with_context` adds its context's metadata, which the caller has
     loaded with the event (`select_related("pgh_context")`)."""
     added_later = ADDED_LATER.get(model._meta.label, set())
+    renamed = SEALED_COLUMNS.get(model._meta.label, {})
     data = {
-        field.attname: _plain(getattr(event, field.attname))
+        renamed.get(field.attname, field.attname): _plain(getattr(event, field.attname))
         for field in model._meta.concrete_fields
         if field.attname != "pgh_id"
         and not (field.attname in added_later and getattr(event, field.attname) is None)
     }
-    sealed = {"table": model._meta.label, "id": event.pgh_id, "data": data}
+    sealed = {"table": sealed_label(model), "id": event.pgh_id, "data": data}
     if with_context:
         # Read through the event's own pointer: a context deleted, or swapped for another
         # row, digests differently from the one that was sealed.
@@ -103,7 +125,7 @@ def _chain(
     count = 0
     context_ids = set()
     for model in plan_event_models():
-        label = model._meta.label
+        label = sealed_label(model)
         events = plan_events(model, plan_id).filter(
             pgh_id__gt=since.get(label, 0), pgh_id__lte=marks.get(label, 0)
         )
@@ -127,7 +149,7 @@ def seal_take(*, plan_id: int, reason: str) -> AuditSeal:
     for model in plan_event_models():
         last = plan_events(model, plan_id).aggregate(last=Max("pgh_id"))["last"]
         if last is not None:
-            marks[model._meta.label] = last
+            marks[sealed_label(model)] = last
     since = previous.marks if previous else {}
     previous_digest = previous.digest if previous else ""
     chained = _chain(previous_digest, plan_id, since, marks, with_context=True)
