@@ -459,8 +459,16 @@ def packet_verify(*, upload: File | None, sha256: str, user) -> Verification:
     if upload is not None:
         signature = pdfsign.check(upload)
     elif packet is not None:
-        with default_storage.open(packet.file.name, "rb") as handle:
-            signature = pdfsign.check(handle)
+        # Read from the shared storage (the worker that rendered it may be on another machine).
+        try:
+            with default_storage.open(packet.file.name, "rb") as handle:
+                signature = pdfsign.check(handle)
+        except FileNotFoundError:
+            signature = pdfsign.SignatureCheck(
+                present=False,
+                problem="The stored copy of this packet is missing, so its signature could "
+                "not be checked; upload the file instead.",
+            )
     verification = Verification(sha256=sha256, packet=packet, signature=signature)
     if packet is not None:
         # Whether the plan moved on is today's state of the plan, not something the file

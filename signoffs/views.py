@@ -236,8 +236,14 @@ def packet_download(request: HttpRequest, plan, packet_id: int) -> FileResponse:
     if packet is None:
         raise Http404
     name = f"{slugify(plan.title)[:60] or 'plan'}-revision-{packet.revision}-{packet.kind}.pdf"
+    # Streamed from the storage by this process, after the access check: the storage is never
+    # exposed to the browser, and an outsider learns nothing, not even a bucket's address.
+    try:
+        handle = default_storage.open(packet.file.name, "rb")
+    except FileNotFoundError:
+        raise Http404 from None
     return FileResponse(
-        default_storage.open(packet.file.name, "rb"),
+        handle,
         as_attachment=True,
         filename=name,
         content_type="application/pdf",

@@ -1,3 +1,11 @@
+import socket
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from urllib.error import URLError
+from urllib.request import urlopen
+
 import pytest
 from django.conf import settings
 from django.core.cache import cache
@@ -155,3 +163,97 @@ def holders(plan, owner):
         requirement=plan.roles.get(role="compliance_officer"), required=True
     )
     return people
+
+
+# S3-compatible storage: a real S3 API (moto's server mode) on loopback, started for the run.
+S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "truststream-tests", "AWS_SECRET_ACCESS_KEY": "not-secret"}
+S3_REGION = "us-east-1"
+
+
+def _free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """The address of an S3 API served by moto in a process of its own, for the whole run."""
+    port = _free_loopback_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+
+    def answers():
+        if server.poll() is not None:
+            raise AssertionError(f"moto's server exited with {server.returncode}")
+        try:
+            with urlopen(f"{endpoint}/moto-api/", timeout=1):  # noqa: S310 (our loopback URL)
+                return True
+        except (URLError, ConnectionError):
+            return False
+
+    try:
+        wait_for(answers)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@dataclass
+class S3Bucket:
+    """A bucket of its own for one test, and the means to look inside it as S3 sees it."""
+
+    endpoint: str
+    name: str
+
+    @property
+    def url(self) -> str:
+        """The STORAGE_URL a process is given to store its files here."""
+        return f"s3://{self.name}?endpoint_url={self.endpoint}&region={S3_REGION}"
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """What another process (a worker) needs to use this bucket as its storage."""
+        return {"STORAGE_URL": self.url, **S3_CREDENTIALS}
+
+    @property
+    def client(self):
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name=S3_REGION,
+            aws_access_key_id=S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def keys(self) -> list[str]:
+        listing = self.client.list_objects_v2(Bucket=self.name)
+        return sorted(entry["Key"] for entry in listing.get("Contents", []))
+
+    def read(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=self.name, Key=key)["Body"].read()
+
+
+@pytest.fixture
+def s3_storage(s3_endpoint, settings, tmp_path):
+    """This test's files go to a fresh bucket on the S3 API, configured from a STORAGE_URL as
+    a deployment's would be. MEDIA_ROOT points at an empty folder, so a test can show that
+    nothing was written to (or read from) the local disk."""
+    from truststream.settings import storage_from_url
+
+    bucket = S3Bucket(endpoint=s3_endpoint, name=f"truststream-{uuid.uuid4().hex[:20]}")
+    bucket.client.create_bucket(Bucket=bucket.name)
+    storage = storage_from_url(bucket.url)
+    # The credentials boto3 would otherwise take from the environment of a deployed process.
+    storage["OPTIONS"]["access_key"] = S3_CREDENTIALS["AWS_ACCESS_KEY_ID"]
+    storage["OPTIONS"]["secret_key"] = S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
+    settings.STORAGES = {**settings.STORAGES, "default": storage}
+    settings.MEDIA_ROOT = tmp_path / "web-media"
+    return bucket

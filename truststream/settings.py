@@ -66,6 +66,98 @@ def database_from_url(url: str) -> dict:
     }
 
 
+# STORAGE_URL's query keys, and the S3Storage option each one sets.
+S3_URL_OPTIONS = {
+    "endpoint_url": "endpoint_url",
+    "region": "region_name",
+    "addressing_style": "addressing_style",
+}
+S3_URL_FORM = "s3://BUCKET/OPTIONAL/PREFIX?endpoint_url=https://HOST:PORT&region=REGION"
+
+
+def s3_storage(
+    *,
+    bucket: str,
+    location: str = "",
+    endpoint_url: str = "",
+    region_name: str = "",
+    addressing_style: str = "",
+) -> dict:
+    """A STORAGES entry for an S3-compatible bucket (django-storages' S3Storage).
+
+    Credentials are never part of it: boto3 finds them as it always does (AWS_ACCESS_KEY_ID and
+    AWS_SECRET_ACCESS_KEY, a profile, or the instance's role)."""
+    if endpoint_url and urlsplit(endpoint_url).scheme not in {"http", "https"}:
+        raise ImproperlyConfigured(
+            f"The S3 endpoint must be an http:// or https:// URL, not {endpoint_url!r}"
+        )
+    if addressing_style not in {"", "auto", "path", "virtual"}:
+        raise ImproperlyConfigured(
+            f"The S3 addressing style is auto, path or virtual, not {addressing_style!r}"
+        )
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "location": location.strip("/"),
+            "endpoint_url": endpoint_url or None,
+            "region_name": region_name or None,
+            "addressing_style": addressing_style or None,
+            # Objects stay private (the bucket's own policy); downloads go through the app's
+            # access check, never through a public URL.
+            "default_acl": None,
+            "querystring_auth": True,
+            # As on the local disk, a name already taken gets a fresh one: a second render of the
+            # same packet must not replace the file the first one recorded.
+            "file_overwrite": False,
+            # A file read through the app (a download, a packet checked on the verify page) is
+            # held in memory up to this size and spills to a temporary file beyond it.
+            "max_memory_size": 2 * 1024 * 1024,
+        },
+    }
+
+
+def storage_from_url(url: str) -> dict:
+    """Turn STORAGE_URL (`s3://bucket/prefix?endpoint_url=...&region=...`) into a STORAGES entry."""
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.netloc:
+        raise ImproperlyConfigured(f"STORAGE_URL must look like {S3_URL_FORM}")
+    if "@" in parts.netloc:
+        raise ImproperlyConfigured(
+            "STORAGE_URL carries no credentials: set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY (or give the machine a role) instead"
+        )
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    unknown = sorted({key for key, _ in query} - set(S3_URL_OPTIONS))
+    if unknown:
+        known = ", ".join(S3_URL_OPTIONS)
+        raise ImproperlyConfigured(
+            f"STORAGE_URL has unknown options ({', '.join(unknown)}); it takes {known}"
+        )
+    options = {S3_URL_OPTIONS[key]: value for key, value in query}
+    return s3_storage(bucket=parts.netloc, location=unquote(parts.path), **options)
+
+
+def default_storage_from_environment() -> dict:
+    """Evidence and packets: an S3-compatible bucket when STORAGE_URL or
+    AWS_STORAGE_BUCKET_NAME says so, else the local folder MEDIA_ROOT."""
+    url = env_str("STORAGE_URL")
+    bucket = env_str("AWS_STORAGE_BUCKET_NAME")
+    if url and bucket:
+        raise ImproperlyConfigured("Set STORAGE_URL or AWS_STORAGE_BUCKET_NAME, not both")
+    if url:
+        return storage_from_url(url)
+    if bucket:
+        return s3_storage(
+            bucket=bucket,
+            location=env_str("AWS_LOCATION"),
+            endpoint_url=env_str("AWS_S3_ENDPOINT_URL"),
+            region_name=env_str("AWS_S3_REGION_NAME"),
+            addressing_style=env_str("AWS_S3_ADDRESSING_STYLE"),
+        )
+    return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+
+
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
@@ -262,7 +354,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 MEDIA_URL = "media/"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Everything users upload or download (evidence, packets). Web processes and workers
+    # share only this; nothing is read from another process's local disk.
+    "default": default_storage_from_environment(),
+    # Static files stay with the application (whitenoise), wherever the media go.
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"

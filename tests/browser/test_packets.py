@@ -8,8 +8,14 @@ from tests.signoffs.test_packets import signed_off
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture(params=["local folder", "S3 bucket"])
+def bucket(request):
+    """The same journey with packets in the local folder and in an S3 bucket (moto's server)."""
+    return request.getfixturevalue("s3_storage") if request.param == "S3 bucket" else None
+
+
 def test_a_manager_gets_a_final_packet_and_proves_it_is_the_packet_of_record(
-    new_page, plan, owner, editor, holders, celery_worker, tmp_path
+    bucket, new_page, plan, owner, editor, holders, celery_worker, tmp_path
 ):
     signed_off(plan, owner, editor, holders)
     page = new_page()
@@ -28,6 +34,9 @@ def test_a_manager_gets_a_final_packet_and_proves_it_is_the_packet_of_record(
     download.value.save_as(saved)
     assert saved.read_bytes().startswith(b"%PDF-")
     assert saved.name.endswith("-revision-1-final.pdf")
+    if bucket is not None:
+        (key,) = bucket.keys()
+        assert bucket.read(key) == saved.read_bytes()
 
     page.get_by_role("link", name="Verify a packet").first.click()
     page.get_by_label("PDF file").set_input_files(saved)

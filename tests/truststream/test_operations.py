@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -138,3 +139,102 @@ def test_docker_compose_loads_no_demo_data():
     commands = [str(service.get("command", "")) for service in compose["services"].values()]
     assert any("migrate" in command for command in commands)
     assert not any("load_demo" in command for command in commands)
+
+
+# Where evidence and packets are stored
+
+
+def test_a_storage_url_names_the_bucket_prefix_endpoint_and_region():
+    from truststream.settings import storage_from_url
+
+    storage = storage_from_url(
+        "s3://readiness-files/prod/packets/?endpoint_url=https://minio.internal:9000"
+        "&region=eu-central-1&addressing_style=path"
+    )
+    assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
+    options = storage["OPTIONS"]
+    assert (options["bucket_name"], options["location"]) == ("readiness-files", "prod/packets")
+    assert options["endpoint_url"] == "https://minio.internal:9000"
+    assert (options["region_name"], options["addressing_style"]) == ("eu-central-1", "path")
+    # Private objects, and a taken name is never overwritten.
+    assert options["default_acl"] is None and options["file_overwrite"] is False
+    plain = storage_from_url("s3://readiness-files")["OPTIONS"]
+    assert (plain["location"], plain["endpoint_url"], plain["region_name"]) == ("", None, None)
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("file:///srv/media", "STORAGE_URL must look like s3://BUCKET"),
+        ("s3:///prefix", "STORAGE_URL must look like s3://BUCKET"),
+        ("s3://KEY:SECRET@bucket", "STORAGE_URL carries no credentials"),
+        ("s3://bucket?region=x&acl=public-read", "unknown options (acl)"),
+        ("s3://bucket?endpoint_url=ftp://host", "must be an http:// or https:// URL"),
+        ("s3://bucket?addressing_style=sideways", "auto, path or virtual"),
+    ],
+)
+def test_a_wrong_storage_url_is_refused_with_the_reason(url, message):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from truststream.settings import storage_from_url
+
+    with pytest.raises(ImproperlyConfigured, match=re.escape(message)):
+        storage_from_url(url)
+
+
+STORAGE_OF = (
+    "import truststream.settings as s; d = s.STORAGES['default']; "
+    "print(d['BACKEND'], d.get('OPTIONS', {}).get('bucket_name'), "
+    "d.get('OPTIONS', {}).get('endpoint_url'), s.STORAGES['staticfiles']['BACKEND'])"
+)
+
+
+def test_storage_is_the_local_folder_unless_a_bucket_is_configured():
+    result = _run_python(STORAGE_OF, SECRET_KEY="x" * 60)
+    assert result.stdout.split() == [
+        "django.core.files.storage.FileSystemStorage",
+        "None",
+        "None",
+        "whitenoise.storage.CompressedManifestStaticFilesStorage",
+    ]
+    result = _run_python(
+        STORAGE_OF,
+        SECRET_KEY="x" * 60,
+        AWS_STORAGE_BUCKET_NAME="readiness-files",
+        AWS_S3_ENDPOINT_URL="http://127.0.0.1:9000",
+    )
+    assert result.stdout.split() == [
+        "storages.backends.s3.S3Storage",
+        "readiness-files",
+        "http://127.0.0.1:9000",
+        "whitenoise.storage.CompressedManifestStaticFilesStorage",
+    ]
+
+
+def test_a_storage_url_and_a_bucket_variable_together_are_refused():
+    result = _run_python(
+        "import truststream.settings",
+        SECRET_KEY="x" * 60,
+        STORAGE_URL="s3://one",
+        AWS_STORAGE_BUCKET_NAME="another",
+    )
+    assert result.returncode != 0
+    assert "Set STORAGE_URL or AWS_STORAGE_BUCKET_NAME, not both" in result.stderr
+
+
+def test_check_deploy_is_clean_with_storage_on_s3():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=_production_env(
+            DJANGO_SETTINGS_MODULE="truststream.settings",
+            SECRET_KEY="a-long-random-production-secret-" + "k" * 40,
+            ALLOWED_HOSTS="readiness.example.com",
+            STORAGE_URL="s3://readiness-files?endpoint_url=https://s3.example.com&region=eu-west-1",
+        ),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
