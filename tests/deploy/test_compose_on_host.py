@@ -4,8 +4,9 @@ this machine's Postgres and Redis in place of the `postgres` and `redis` service
 
 What changes on the way to the host, and nothing else: the database (a fresh one, created and
 dropped here) and Redis URLs, the mail host, the container's folders (/app/..., /tmp/...) moved
-under a temporary folder, the web port, and what the image sets itself (PATH to its Python,
-PYTHONPATH). STORAGE_URL stays unset, as in the default stack: files on the local file system.
+under a temporary folder, the web port, what the image sets itself (PATH to its Python,
+PYTHONPATH), and beat's sweep interval (SIGNOFF_SWEEP_SECONDS), so that it sends a task within
+seconds. STORAGE_URL stays unset, as in the default stack: files on the local file system.
 """
 
 import os
