@@ -58,9 +58,7 @@ def test_no_page_is_wider_than_a_phone(new_page, plan, owner, editor, holders):
     for path in pages:
         page.goto(path)
         expect(page.locator("main h1").first).to_be_visible()
-        width, screen = page.evaluate(
-            "[document.documentElement.scrollWidth, window.innerWidth]"
-        )
+        width, screen = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         if width > screen:
             too_wide[path] = width
     assert too_wide == {}, f"wider than the {PHONE['width']} px screen"
@@ -70,9 +68,7 @@ def test_no_page_is_wider_than_a_phone(new_page, plan, owner, editor, holders):
     assert failed == []
 
 
-def test_on_a_phone_the_navigation_is_a_menu_and_the_tabs_one_scrolling_row(
-    new_page, plan, editor
-):
+def test_on_a_phone_the_navigation_is_a_menu_and_the_tabs_one_scrolling_row(new_page, plan, editor):
     page = new_page(viewport=PHONE)
     log_in(page, editor.email, PASSWORD)
     page.goto(f"/plans/{plan.pk}/audit/")
