@@ -106,6 +106,17 @@ def _work_the_tasks(plan: DeploymentPlan, olivia, eddie, *, finished: bool) -> N
         services.work_item_update(item=item, **changes)
 
 
+def _join(plan: DeploymentPlan, olivia) -> int:
+    """Add the demo people who are not members yet (a demo loaded before Sam joined it, say);
+    how many were added."""
+    added = 0
+    for email, role in DEMO_MEMBERS:
+        if not plan.memberships.filter(user__email=email).exists():
+            services.membership_add(plan=plan, actor=olivia, email=email, role=role)
+            added += 1
+    return added
+
+
 def _plan(demo: DemoPlan, olivia, eddie) -> None:
     week1 = timezone.localdate() - datetime.timedelta(days=demo.days_since_week1)
     plan = services.plan_create(
@@ -118,18 +129,22 @@ def _plan(demo: DemoPlan, olivia, eddie) -> None:
         target_go_live=week1 + datetime.timedelta(days=27),
         description=demo.description,
     )
-    for email, role in DEMO_MEMBERS:
-        services.membership_add(plan=plan, actor=olivia, email=email, role=role)
+    _join(plan, olivia)
     _work_the_tasks(plan, olivia, eddie, finished=demo is not DEMO_PRODUCTION)
 
 
 def load(stdout) -> None:
     people = {email: _person(email, first, last) for email, first, last in DEMO_PEOPLE}
     olivia, eddie = people["olivia@example.com"], people["eddie@example.com"]
-    missing = [d for d in DEMO_PLANS if not DeploymentPlan.objects.filter(title=d.title).exists()]
-    if not missing:
+    changed = False
+    for demo in DEMO_PLANS:
+        plan = DeploymentPlan.objects.filter(title=demo.title).first()
+        if plan is None:
+            _plan(demo, olivia, eddie)
+            stdout.write(f"Demo plan “{demo.title}” created with {len(DEMO_MEMBERS) + 1} members.")
+            changed = True
+        elif _join(plan, olivia):
+            stdout.write(f"Demo people added to “{demo.title}”.")
+            changed = True
+    if not changed:
         stdout.write("Demo data already present; nothing changed.")
-        return
-    for demo in missing:
-        _plan(demo, olivia, eddie)
-        stdout.write(f"Demo plan “{demo.title}” created with {len(DEMO_MEMBERS) + 1} members.")

@@ -1,3 +1,4 @@
+import datetime
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from planning import demo, services
 from planning.models import DeploymentPlan, PlanMembership
 from planning.selectors import default_playbook
 from signoffs.models import ReadinessPacket
@@ -130,6 +132,30 @@ def test_the_demo_data_loads_once(db, settings):
             "sam@example.com": "viewer",
         }
     assert not PlanMembership.objects.filter(user__email="oscar@example.com").exists()
+
+
+def test_the_demo_loads_over_one_made_before_it_had_three_plans(db, settings):
+    """A ./var/ from before: the production plan alone, with Olivia, Eddie and Vera."""
+    settings.DEBUG = True
+    olivia, eddie, vera = (demo._person(*person) for person in demo.DEMO_PEOPLE[:3])
+    plan = services.plan_create(
+        user=olivia,
+        playbook=default_playbook(),
+        title=demo.DEMO_PLAN_TITLE,
+        release_version="4.4.0",
+        environment="production",
+        week1_start=datetime.date(2026, 11, 2),
+        target_go_live=datetime.date(2026, 11, 30),
+    )
+    services.membership_add(plan=plan, actor=olivia, email=eddie.email, role="editor")
+    services.membership_add(plan=plan, actor=olivia, email=vera.email, role="viewer")
+    call_command("load_demo")
+    assert DeploymentPlan.objects.count() == 3
+    assert plan.memberships.filter(user__email="sam@example.com", role="viewer").exists()
+    assert plan.roles.get(role="security_officer").assignee.email == "sam@example.com"
+    counts = _row_counts()
+    call_command("load_demo")
+    assert _row_counts() == counts
 
 
 def test_the_demo_shows_a_release_from_development_to_production(celery_worker, settings):
