@@ -12,7 +12,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from planning.selectors import Board
 
-LABEL_WIDTH = 230
+# Room for the longest phase label, "Week 4: " and 28 characters in bold, clear of the bars.
+LABEL_WIDTH = 290
 DAY_WIDTH = 24
 HEADER = 34
 PHASE_ROW = 24
@@ -81,9 +82,12 @@ def render(board: Board) -> SafeString:
     height = y + 8
 
     header: list[str] = []
+    # Mondays are marked, and the first day too unless a Monday follows too closely for both
+    # dates to be read.
+    monday_close = 0 < (7 - first.weekday()) % 7 < 3
     for offset in range(days):
         day = first + datetime.timedelta(days=offset)
-        if day.weekday() == 0 or offset == 0:
+        if day.weekday() == 0 or (offset == 0 and not monday_close):
             header.append(
                 f'<text x="{x(day) + 2}" y="14" font-size="11" fill="#5b6475">'
                 f"{day:%d %b}</text>"

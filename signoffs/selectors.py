@@ -239,6 +239,8 @@ def missing_signoffs(plan_ids: list[int]) -> dict[int, list[str]]:
     documentation_open = (
         ChecklistItem.objects.filter(plan_id__in=plan_ids, checklist__key="documentation")
         .exclude(state__in=DOCUMENTATION_DONE)
+        # Without order_by(), the items' own ordering joins DISTINCT: one plan per open item.
+        .order_by()
         .values_list("plan_id", flat=True)
         .distinct()
     )

@@ -150,9 +150,10 @@ def run(env: dict[str, str]) -> int:
     print(
         f"\nTrustStram Readiness is running at http://{host}:{port}/\n"
         "Demo logins (password: demo-password-2026):\n"
-        "  olivia@example.com  owner of the demo plan\n"
-        "  eddie@example.com   editor\n"
-        "  vera@example.com    viewer\n"
+        "  olivia@example.com  owner of the three demo plans, Business Owner\n"
+        "  eddie@example.com   editor, Technical Lead\n"
+        "  vera@example.com    viewer, Operations Manager\n"
+        "  sam@example.com     viewer, Security Officer\n"
         "  oscar@example.com   not a member of any plan\n"
         "Emails (sign-up confirmations, invitations) are printed in this terminal.\n"
         "Press Ctrl-C to stop.\n",

@@ -1,6 +1,7 @@
 // Live plan pages. The poller (#live, polled by htmx) fires "plan-changed" when someone else
 // changed the plan; this script then reloads the page's content (#live-content) in place. It
 // waits while the person is typing: a field with focus, or text typed and not yet saved.
+// The confirmations shown above the content go with the content they confirmed.
 (function () {
   "use strict";
   let pending = false;
@@ -51,6 +52,11 @@
     if (!fresh) return;
     if (typing(region)) { pending = true; return; }
     region.innerHTML = fresh.innerHTML;
+    // A confirmation ("Recorded: …", "… queued") told of the page as it was; the page has
+    // moved on since, so it goes. Errors stay: what was refused is still refused.
+    document.querySelectorAll(".messages .message-success, .messages .message-info").forEach(
+      function (message) { message.remove(); }
+    );
     if (window.htmx) window.htmx.process(region);
     region.dispatchEvent(new CustomEvent("live:refreshed", { bubbles: true }));
   }

@@ -43,7 +43,8 @@ def browser():
 
 @pytest.fixture
 def new_page(browser, live_server):
-    """`new_page()`: a page in a fresh browser context (its own cookies), on the live server.
+    """`new_page()`: a page in a fresh browser context (its own cookies), on the live server;
+    `new_page(viewport={"width": 390, "height": 844})` for a phone's screen.
 
     The test fails if any page it opened reported a Content-Security-Policy violation.
     """
@@ -57,8 +58,8 @@ def new_page(browser, live_server):
         if "Content Security Policy" in message.text:
             violations.append(f"console: {message.text}")
 
-    def make():
-        context = browser.new_context(base_url=live_server.url)
+    def make(**options):
+        context = browser.new_context(base_url=live_server.url, **options)
         context.set_default_timeout(10_000)
         context.expose_function("reportCspViolation", reported)
         context.add_init_script(REPORT_CSP_VIOLATIONS)

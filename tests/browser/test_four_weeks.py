@@ -83,3 +83,27 @@ def test_a_team_works_its_four_weeks_and_requirements(new_page, owner, tmp_path)
     page.get_by_role("button", name="Include Quantum Encryption Planning").click()
     expect(page.get_by_text("“Quantum Encryption Planning” is now in scope.")).to_be_visible()
     assert plan.documents.get(key="quantum-encryption-planning").status == "not_started"
+
+
+def test_no_label_of_the_timeline_runs_into_a_bar_or_another_label(new_page, plan, viewer):
+    page = new_page()
+    log_in(page, viewer.email, PASSWORD)
+    page.goto(f"/plans/{plan.pk}/board/")
+    # Each row's label ends left of where that row's bar starts; each date left of the next.
+    overlaps = page.locator("svg.timeline").evaluate(
+        """svg => {
+          const clashes = [];
+          svg.querySelectorAll("g.phase, g.task").forEach(row => {
+            const label = row.querySelector("text").getBBox();
+            const bar = row.querySelector("rect:last-of-type").getBBox();
+            if (label.x + label.width >= bar.x) clashes.push(row.textContent.trim());
+          });
+          const dates = Array.from(svg.querySelectorAll(':scope > text[y="14"]'))
+            .map(t => t.getBBox());
+          dates.slice(1).forEach((date, i) => {
+            if (dates[i].x + dates[i].width >= date.x) clashes.push(`date ${i + 1}`);
+          });
+          return clashes;
+        }"""
+    )
+    assert overlaps == []

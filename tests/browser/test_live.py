@@ -3,8 +3,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from checklists import services as checklist_services
 from checklists.models import ChecklistItem
 from tests.browser.test_first_plan import log_in
+from tests.browser.test_signoffs import sign_in_browser
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -47,3 +49,22 @@ def test_two_people_see_each_others_changes_without_losing_what_they_type(
     reason.blur()
     expect(olivia.locator(f"#state-{vpn.pk}")).to_have_value("failed", timeout=5000)
     assert olivia.evaluate("window.notReloaded") is True
+
+
+def test_a_confirmation_goes_once_someone_elses_change_overtakes_it(
+    new_page, plan, editor, holders
+):
+    lead = sign_in_browser(new_page, plan, holders["technical_lead"], "technical_lead")
+    recorded = lead.locator(".messages").get_by_text("Recorded:")
+    expect(recorded).to_be_visible()
+    role = lead.locator("#role-technical_lead")
+    expect(role).to_contain_text("Approved")
+    lead.evaluate("window.notReloaded = true")
+
+    # Eddie fails an item the Technical Lead's signature covers: it is stale now.
+    item = ChecklistItem.objects.get(plan=plan, text="Load balancers configured")
+    checklist_services.item_set_state(item=item, actor=editor, state="failed", version=None)
+
+    expect(role).to_contain_text("Stale", timeout=6000)
+    expect(recorded).to_have_count(0)
+    assert lead.evaluate("window.notReloaded") is True

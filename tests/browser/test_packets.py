@@ -26,8 +26,12 @@ def test_a_manager_gets_a_final_packet_and_proves_it_is_the_packet_of_record(
     page.get_by_role("button", name="Ask for the packet").click()
     row = page.locator("#packet-list tbody tr").first
     expect(row).to_contain_text("Final")
-    # The worker renders it; the list follows without a reload.
+    queued = page.locator(".messages").get_by_text("Packet revision 1 (final): queued.")
+    expect(queued).to_be_visible()
+    # The worker renders it; the list follows without a reload, and the confirmation that
+    # said "queued" goes once the page has moved on.
     expect(row.locator(".packet-state")).to_have_text("Ready", timeout=60_000)
+    expect(queued).to_have_count(0, timeout=6000)
     with page.expect_download() as download:
         row.get_by_role("link", name="Download").click()
     saved = tmp_path / download.value.suggested_filename

@@ -215,7 +215,7 @@ def test_the_plan_page_shows_the_header_and_its_panels(client_for, plan, viewer)
         "4.4.0",
         "Staging",
         "Four-week plan",
-        "Validation checklists",
+        "Checklists",
         "Readiness",
         "Sign-offs",
         "Members",

@@ -1,3 +1,4 @@
+import datetime
 import os
 import re
 import subprocess
@@ -5,14 +6,20 @@ import sys
 from pathlib import Path
 
 import pghistory.models
+import pypdf
 import pytest
 import yaml
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from planning import demo, services
 from planning.models import DeploymentPlan, PlanMembership
 from planning.selectors import default_playbook
+from signoffs.models import ReadinessPacket
+from signoffs.selectors import signoff_state
+from tests.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,18 +113,83 @@ def test_audit_events_carry_the_acting_user_and_the_request(client_for, outsider
     assert membership_event.pgh_context_id == event.pgh_context_id
 
 
+def _row_counts() -> dict[str, int]:
+    """Rows in every table, the audit trail's included."""
+    return {model._meta.label: model._default_manager.count() for model in apps.get_models()}
+
+
 def test_the_demo_data_loads_once(db, settings):
     settings.DEBUG = True
     call_command("load_demo")
-    counts = (DeploymentPlan.objects.count(), PlanMembership.objects.count())
+    counts = _row_counts()
     call_command("load_demo")
-    assert (DeploymentPlan.objects.count(), PlanMembership.objects.count()) == counts == (1, 3)
-    plan = DeploymentPlan.objects.get()
-    assert {m.user.email: m.role for m in plan.memberships.select_related("user")} == {
-        "olivia@example.com": "owner",
-        "eddie@example.com": "editor",
-        "vera@example.com": "viewer",
+    assert _row_counts() == counts
+    assert counts["planning.DeploymentPlan"] == 3
+    for plan in DeploymentPlan.objects.all():
+        assert {m.user.email: m.role for m in plan.memberships.select_related("user")} == {
+            "olivia@example.com": "owner",
+            "eddie@example.com": "editor",
+            "vera@example.com": "viewer",
+            "sam@example.com": "viewer",
+        }
+    assert not PlanMembership.objects.filter(user__email="oscar@example.com").exists()
+
+
+def test_the_demo_loads_over_one_made_before_it_had_three_plans(db, settings):
+    """A ./var/ from before: the production plan alone, with Olivia, Eddie and Vera."""
+    settings.DEBUG = True
+    olivia, eddie, vera = (demo._person(*person) for person in demo.DEMO_PEOPLE[:3])
+    plan = services.plan_create(
+        user=olivia,
+        playbook=default_playbook(),
+        title=demo.DEMO_PLAN_TITLE,
+        release_version="4.4.0",
+        environment="production",
+        week1_start=datetime.date(2026, 11, 2),
+        target_go_live=datetime.date(2026, 11, 30),
+    )
+    services.membership_add(plan=plan, actor=olivia, email=eddie.email, role="editor")
+    services.membership_add(plan=plan, actor=olivia, email=vera.email, role="viewer")
+    call_command("load_demo")
+    assert DeploymentPlan.objects.count() == 3
+    assert plan.memberships.filter(user__email="sam@example.com", role="viewer").exists()
+    assert plan.roles.get(role="security_officer").assignee.email == "sam@example.com"
+    counts = _row_counts()
+    call_command("load_demo")
+    assert _row_counts() == counts
+
+
+def test_the_demo_shows_a_release_from_development_to_production(celery_worker, settings):
+    settings.DEBUG = True
+    call_command("load_demo")
+    plans = {plan.environment: plan for plan in DeploymentPlan.objects.all()}
+    assert {env: plan.status for env, plan in plans.items()} == {
+        "development": "deployed",
+        "staging": "signed_off",
+        "production": "in_progress",
     }
+    holders = {
+        r.requirement.role: (r.requirement.assignee.email, r.state)
+        for r in signoff_state(plans["production"]).required
+    }
+    assert holders == {
+        "technical_lead": ("eddie@example.com", "approved"),
+        "security_officer": ("sam@example.com", "missing"),
+        "operations_manager": ("vera@example.com", "missing"),
+        "business_owner": ("olivia@example.com", "missing"),
+    }
+    assert signoff_state(plans["staging"]).signed_off
+    # The worker renders the staging plan's final packet, queued by the command.
+    packet = wait_for(
+        lambda: ReadinessPacket.objects.filter(plan=plans["staging"], status="ready").first(),
+        timeout=90,
+    )
+    assert packet.kind == "final"
+    with packet.file.open("rb") as handle:
+        pages = pypdf.PdfReader(handle).pages
+        cover = pages[0].extract_text()
+    assert "FINAL" in cover and "DRAFT" not in cover
+    assert not ReadinessPacket.objects.exclude(plan=plans["staging"]).exists()
 
 
 def test_the_demo_data_refuses_to_load_with_debug_off(db):
@@ -130,7 +202,7 @@ def test_the_demo_data_refuses_to_load_with_debug_off(db):
 
 def test_the_demo_data_loads_with_debug_off_when_told_it_is_not_production(db):
     call_command("load_demo", "--i-know-this-is-not-production")
-    assert DeploymentPlan.objects.get().memberships.count() == 3
+    assert DeploymentPlan.objects.count() == 3
     assert get_user_model().objects.filter(email="oscar@example.com").exists()
 
 
