@@ -284,7 +284,7 @@ def test_a_packet_whose_message_was_lost_is_queued_again(
         assert services.packet_request(plan=plan, requested_by=owner, kind="draft") == packet
         assert services.packets_requeue() == 0
     assert callbacks == []  # still fresh: its message is presumably on its way
-    later = datetime.timedelta(seconds=settings.PACKET_RENDER_SECONDS + 120)
+    later = datetime.timedelta(seconds=settings.PACKET_QUEUED_SECONDS + 1)
     with time_machine.travel(packet.queued_at + later, tick=False):
         with django_capture_on_commit_callbacks() as callbacks:
             assert services.packets_requeue() == 1
@@ -320,8 +320,10 @@ def _start_worker(**extra) -> subprocess.Popen:
         "DATABASE_URL": _database_url(),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "PACKET_SIGNING_DIR": str(settings.PACKET_SIGNING_DIR),
-        # A message taken by a worker that died comes back after two seconds.
+        # A message taken by a worker that died comes back after two seconds, and the
+        # packet's lease runs out after three.
         "CELERY_VISIBILITY_TIMEOUT": "2",
+        "PACKET_LEASE_SECONDS": "3",
         **extra,
     }
     return subprocess.Popen(
@@ -338,7 +340,7 @@ def _start_worker(**extra) -> subprocess.Popen:
             "--without-mingle",
             "--loglevel=WARNING",
             "-Q",
-            settings.CELERY_TASK_DEFAULT_QUEUE,
+            "packets",
         ],
         env=environment,
         cwd=settings.BASE_DIR,

@@ -1,0 +1,33 @@
+"""Locks that keep periodic work from being done twice.
+
+Beat runs once, but a second beat started by mistake (a deploy that overlapped, a manifest
+scaled to two) would send every periodic task twice. Each periodic task therefore claims its
+run first: the first claim within `seconds` wins, any other returns without doing anything.
+The claim is a Redis key set only if absent, with an expiry, so that a run that died leaves
+nothing to clean up.
+"""
+
+import functools
+import logging
+
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+
+def once_per(seconds: int):
+    """Run the decorated function at most once in any `seconds`, across every process."""
+
+    def decorate(function):
+        key = f"periodic:{function.__module__}.{function.__qualname__}"
+
+        @functools.wraps(function)
+        def run(*args, **kwargs):
+            if not cache.add(key, 1, timeout=seconds):
+                logger.info("%s already ran in the last %s seconds; skipped", key, seconds)
+                return None
+            return function(*args, **kwargs)
+
+        return run
+
+    return decorate
