@@ -38,6 +38,20 @@ def wait_until(condition, timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
+def postgres_program(name: str) -> str:
+    """A server program of Postgres: on PATH, or where Debian's postgresql package puts it."""
+    found = shutil.which(name) or next(
+        (
+            str(path)
+            for path in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)
+        ),
+        None,
+    )
+    if found is None:
+        raise RuntimeError(f"{name} not found: install Debian's postgresql package")
+    return found
+
+
 class PrivatePostgres:
     def __init__(self, folder: Path, port: int):
         self.data = folder / "pgdata"
@@ -48,7 +62,9 @@ class PrivatePostgres:
     def _run(self, *command: str) -> None:
         prefix = [shutil.which("runuser"), "-u", self.owner, "--"] if self.owner else []
         subprocess.run(
-            [*prefix, shutil.which(command[0]), *command[1:]], check=True, stdout=subprocess.DEVNULL
+            [*prefix, postgres_program(command[0]), *command[1:]],
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
 
     def init(self) -> None:
@@ -218,3 +234,7 @@ class Cluster:
         self.redis.stop()
         with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.postgres.stop()
+
+    def remove(self) -> None:
+        """Forget the run's folder (its logs too): called when every check passed."""
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -109,6 +109,7 @@ def main() -> int:
     )
     os.environ.update(cluster.env)
     checks: dict[str, bool] = {}
+    passed = False
     try:
         print(f"servers and logs in {cluster.folder}", flush=True)
         cluster.start_servers()
@@ -156,9 +157,11 @@ def main() -> int:
 
         print("fault 1: Redis stopped for 30 s, started again empty", flush=True)
         began = time.monotonic()
+        redis_stopped = time.time()
         cluster.redis.stop()
         time.sleep(REDIS_DOWN)
         cluster.redis.start()
+        redis_back = time.time()
         faults.append(("redis", began, time.monotonic()))
         time.sleep(20)
 
@@ -169,7 +172,10 @@ def main() -> int:
             "a packet being rendered",
         )
         began = time.monotonic()
-        killed = list(ReadinessPacket.objects.filter(status="rendering").values_list("pk"))
+        killed = list(
+            ReadinessPacket.objects.filter(status="rendering").values_list("pk", flat=True)
+        )
+        killed_at = time.time()
         cluster.kill("packets1")
         cluster.start_worker("packets2", "packets")
         faults.append(("worker", began, time.monotonic()))
@@ -202,7 +208,17 @@ def main() -> int:
         settled = time.monotonic()
 
         # Packets: each ready, one file each, none twice for a revision.
-        rows = list(ReadinessPacket.objects.filter(plan=plan).values("pk", "status", "file"))
+        rows = list(
+            ReadinessPacket.objects.filter(plan=plan).values(
+                "pk", "status", "file", "requested_at", "rendered_at", "attempts"
+            )
+        )
+        during_redis = [
+            row
+            for row in rows
+            if redis_stopped <= row["requested_at"].timestamp() <= redis_back and row["rendered_at"]
+        ]
+        after_kill = [row for row in rows if row["pk"] in killed and row["rendered_at"]]
         files = list((cluster.folder / "media" / "packets" / f"plan-{plan.pk}").glob("*.pdf"))
         ready = [row for row in rows if row["status"] == "ready"]
         checks["every packet rendered"] = len(ready) == len(rows) > 0
@@ -254,7 +270,15 @@ def main() -> int:
             "packets (distinct revisions)": len(rows),
             "packets ready": len(ready),
             "PDF files stored": len(files),
+            "packets asked for while Redis was down": len(during_redis),
+            "their seconds from Redis back until ready": [
+                round(row["rendered_at"].timestamp() - redis_back, 1) for row in during_redis
+            ],
             "packets rendering when the worker was killed": len(killed),
+            "its seconds from the kill until ready (attempts)": [
+                (round(row["rendered_at"].timestamp() - killed_at, 1), row["attempts"])
+                for row in after_kill
+            ],
             "seconds from the end of the last fault until all were ready": round(
                 settled - last_fault_end, 1
             ),
@@ -275,9 +299,14 @@ def main() -> int:
             "verify_audit": (verify.stdout or verify.stderr).strip().splitlines()[-1:],
         }
         print(json.dumps({"figures": figures, "checks": checks}, indent=2))
-        return 0 if all(checks.values()) else 1
+        passed = all(checks.values())
+        return 0 if passed else 1
     finally:
         cluster.close()
+        if passed:
+            cluster.remove()
+        else:
+            print(f"logs kept in {cluster.logs}", flush=True)
 
 
 if __name__ == "__main__":

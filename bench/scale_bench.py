@@ -145,6 +145,7 @@ def main() -> int:
     cluster = Cluster("scale", port=PORT, extra_env={"API_RATE_PER_MINUTE": "100000"})
     os.environ.update(cluster.env)
     checks: dict[str, bool] = {}
+    passed = False
     try:
         print(f"servers and logs in {cluster.folder}", flush=True)
         cluster.start_servers()
@@ -291,9 +292,14 @@ def main() -> int:
             "storage": os.environ.get("STORAGE_URL") or "local files (MEDIA_ROOT)",
         }
         print(json.dumps({"figures": figures, "checks": checks, "lost": lost}, indent=2))
-        return 0 if all(checks.values()) else 1
+        passed = all(checks.values())
+        return 0 if passed else 1
     finally:
         cluster.close()
+        if passed:
+            cluster.remove()
+        else:
+            print(f"logs kept in {cluster.logs}", flush=True)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Beat runs once, but a second beat started by mistake (a deploy that overlapped, 
 scaled to two) would send every periodic task twice. Each periodic task therefore claims its
 run first: the first claim within `seconds` wins, any other returns without doing anything.
 The claim is a Redis key set only if absent, with an expiry, so that a run that died leaves
-nothing to clean up.
+nothing to clean up; a run that failed deletes it, so that its retry is not refused.
 """
 
 import functools
@@ -26,7 +26,13 @@ def once_per(seconds: int):
             if not cache.add(key, 1, timeout=seconds):
                 logger.info("%s already ran in the last %s seconds; skipped", key, seconds)
                 return None
-            return function(*args, **kwargs)
+            try:
+                return function(*args, **kwargs)
+            except BaseException:
+                # A run that failed (the database was away) gives its claim back, so that its
+                # retry, or the other beat's copy, does the work.
+                cache.delete(key)
+                raise
 
         return run
 

@@ -259,36 +259,52 @@ def _packet_render_claimed(packet_id: int) -> None:
         f"packets/plan-{packet.plan_id}/revision-{packet.revision}-{packet.kind}-{sha256[:16]}.pdf",
         ContentFile(pdf),
     )
-    with transaction.atomic():
-        finished = ReadinessPacket.objects.filter(
-            pk=packet_id, status=ReadinessPacket.Status.RENDERING
-        ).update(
-            status=ReadinessPacket.Status.READY,
-            file=name,
-            size=len(pdf),
-            sha256=sha256,
-            rendered_at=timezone.now(),
-            render_seconds=round(elapsed, 3),
-        )
-        requester_is_member = (
-            packet.requested_by_id is not None
-            and packet.plan.memberships.filter(user_id=packet.requested_by_id).exists()
-        )
-        if finished and requester_is_member:
-            notification_send(
-                user=packet.requested_by,
-                kind=NotificationKind.PACKET_READY,
-                key=f"packet:{packet.pk}:ready",
-                text=f"Readiness packet revision {packet.revision} "
-                f"({packet.get_kind_display().lower()}) of {packet.plan} is ready",
-                url=reverse("signoffs:packet_list", args=[packet.plan_id]),
-                plan_id=packet.plan_id,
-            )
+    try:
+        finished = _packet_record(packet, name=name, pdf=pdf, sha256=sha256, elapsed=elapsed)
+    except DatabaseError:
+        # The file is stored but not recorded (the database went away): remove it, so that
+        # the render that the retry or the sweep does leaves the packet's one file.
+        try:
+            default_storage.delete(name)
+        except Exception:  # any storage's error: the database error is the one to report
+            logger.warning("Packet %s: could not remove the unrecorded file %s", packet.pk, name)
+        raise
     if not finished:
         # Another render of the same packet finished first; keep one file only.
         default_storage.delete(name)
     else:
         _refresh_open_pages(packet_id)
+
+
+@transaction.atomic
+def _packet_record(packet, *, name: str, pdf: bytes, sha256: str, elapsed: float) -> bool:
+    """Mark the packet ready with its stored file and tell its requester; False when another
+    render finished first."""
+    finished = ReadinessPacket.objects.filter(
+        pk=packet.pk, status=ReadinessPacket.Status.RENDERING
+    ).update(
+        status=ReadinessPacket.Status.READY,
+        file=name,
+        size=len(pdf),
+        sha256=sha256,
+        rendered_at=timezone.now(),
+        render_seconds=round(elapsed, 3),
+    )
+    requester_is_member = (
+        packet.requested_by_id is not None
+        and packet.plan.memberships.filter(user_id=packet.requested_by_id).exists()
+    )
+    if finished and requester_is_member:
+        notification_send(
+            user=packet.requested_by,
+            kind=NotificationKind.PACKET_READY,
+            key=f"packet:{packet.pk}:ready",
+            text=f"Readiness packet revision {packet.revision} "
+            f"({packet.get_kind_display().lower()}) of {packet.plan} is ready",
+            url=reverse("signoffs:packet_list", args=[packet.plan_id]),
+            plan_id=packet.plan_id,
+        )
+    return bool(finished)
 
 
 def _packet_pdf(packet: ReadinessPacket) -> bytes:

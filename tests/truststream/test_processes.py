@@ -95,3 +95,23 @@ def test_a_task_retries_on_a_database_error_and_says_when_it_gives_up(caplog):
         )
     assert "Task signoffs.tasks.plan_changed[id-1] gave up after" in caplog.text
     assert "OperationalError" in caplog.text
+
+
+def test_a_periodic_run_that_failed_lets_its_retry_run(db):
+    """The claim is given back when the run fails, so that the retry is not taken for the
+    second beat's copy."""
+    from truststream.locks import once_per
+
+    runs = []
+
+    @once_per(3600)
+    def sweep(fail: bool):
+        runs.append(fail)
+        if fail:
+            raise OperationalError("the database system is starting up")
+
+    with pytest.raises(OperationalError):
+        sweep(True)
+    sweep(False)
+    sweep(False)  # within the hour: skipped
+    assert runs == [True, False]
