@@ -87,7 +87,9 @@ def browser_headers(session_key: str) -> dict:
     }
 
 
-def pipeline(calls: Calls, stop, token: str, items: list[int], accepted: Counter) -> None:
+def pipeline(
+    calls: Calls, stop, token: str, items: list[int], accepted: Counter, pause: float = 0
+) -> None:
     auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     while not stop.is_set():
         item = random.choice(items)
@@ -107,6 +109,7 @@ def pipeline(calls: Calls, stop, token: str, items: list[int], accepted: Counter
         if status == 200:
             with calls.lock:
                 accepted[item] += 1
+        stop.wait(pause)
 
 
 def signer(calls: Calls, stop, plan_id: int, role: str, session_key: str) -> None:
@@ -126,10 +129,11 @@ def signer(calls: Calls, stop, plan_id: int, role: str, session_key: str) -> Non
         time.sleep(2)
 
 
-def requester(calls: Calls, stop, plan_id: int, session_key: str) -> None:
+def requester(calls: Calls, stop, plan_ids: list[int], session_key: str) -> None:
     headers = browser_headers(session_key)
     while not stop.is_set():
         kind = random.choice(["draft", "final"])
+        plan_id = random.choice(plan_ids)
         calls.call(
             "packet request", "POST", f"/plans/{plan_id}/packets/request/", f"kind={kind}", headers
         )
@@ -164,7 +168,7 @@ def main() -> int:
         from planning import services as planning_services
         from planning.models import DeploymentPlan
         from signoffs import services as signoff_services
-        from signoffs.models import ReadinessPacket
+        from signoffs.models import ReadinessPacket, Signoff
         from truststream.services import token_create
 
         people = get_user_model().objects
@@ -184,21 +188,31 @@ def main() -> int:
             session.create()
             return session.session_key
 
+        # A second plan, where people sign while one pipeline changes it now and then: on the
+        # demo plan the pipelines change something every fraction of a second, and each
+        # signature there is refused as made on a page that is already out of date (400).
+        from tests.factories import make_plan
+
+        signed = make_plan(owner, title="Scale bench: signing")
         signers = {}
         for role in ROLES:
             person = people.create_user(
                 username=f"bench-{role}", email=f"{role}@example.com", password=None
             )
             planning_services.membership_add(
-                plan=plan, actor=owner, email=person.email, role="editor"
+                plan=signed, actor=owner, email=person.email, role="editor"
             )
-            requirement = plan.roles.get(role=role)
+            requirement = signed.roles.get(role=role)
             signoff_services.role_assign(requirement=requirement, assignee=person)
             signers[role] = session_of(person)
+        plans = [plan, signed]
         items = list(
             ChecklistItem.objects.filter(plan=plan).order_by("pk").values_list("pk", flat=True)
         )
-        before = dict(ChecklistItem.objects.filter(plan=plan).values_list("pk", "version"))
+        signed_items = list(
+            ChecklistItem.objects.filter(plan=signed).order_by("pk").values_list("pk", flat=True)
+        )
+        before = dict(ChecklistItem.objects.filter(plan__in=plans).values_list("pk", "version"))
         _, token = token_create(user=owner, name="scale bench")
         owner_session = session_of(owner)
 
@@ -215,11 +229,16 @@ def main() -> int:
                 threading.Thread(target=pipeline, args=(calls, stop, token, items, accepted))
                 for _ in range(PIPELINES)
             ),
+            threading.Thread(
+                target=pipeline, args=(calls, stop, token, signed_items, accepted, 5.0)
+            ),
             *(
-                threading.Thread(target=signer, args=(calls, stop, plan.pk, role, key))
+                threading.Thread(target=signer, args=(calls, stop, signed.pk, role, key))
                 for role, key in signers.items()
             ),
-            threading.Thread(target=requester, args=(calls, stop, plan.pk, owner_session)),
+            threading.Thread(
+                target=requester, args=(calls, stop, [plan.pk, signed.pk], owner_session)
+            ),
         ]
         started = time.monotonic()
         for thread in threads:
@@ -237,7 +256,7 @@ def main() -> int:
         wait_until(settled, 300, "every packet rendered")
         drained = time.monotonic() - drain_started
 
-        packets = list(ReadinessPacket.objects.filter(plan=plan))
+        packets = list(ReadinessPacket.objects.filter(plan__in=plans))
         by_revision = (
             ReadinessPacket.objects.values("plan", "revision", "kind")
             .annotate(n=Count("id"))
@@ -249,7 +268,9 @@ def main() -> int:
             .filter(n__gt=1)
         )
         checks["no duplicate packet for a revision"] = not by_revision and not by_content
-        checks["every packet rendered"] = all(p.status == "ready" for p in packets) and packets
+        checks["every packet rendered"] = bool(packets) and all(
+            p.status == "ready" for p in packets
+        )
         stored_ok = True
         for packet in packets:
             if packet.status != "ready" or not default_storage.exists(packet.file.name):
@@ -258,8 +279,8 @@ def main() -> int:
             with default_storage.open(packet.file.name) as stored:
                 stored_ok &= hashlib.sha256(stored.read()).hexdigest() == packet.sha256
         checks["every file in the storage, with its SHA-256"] = stored_ok
-        after = dict(ChecklistItem.objects.filter(plan=plan).values_list("pk", "version"))
-        lost = {pk: (after[pk] - before[pk], accepted[pk]) for pk in items}
+        after = dict(ChecklistItem.objects.filter(plan__in=plans).values_list("pk", "version"))
+        lost = {pk: (after[pk] - before[pk], accepted[pk]) for pk in before}
         lost = {pk: moved for pk, moved in lost.items() if moved[0] != moved[1]}
         checks["no lost update"] = not lost
         verify = cluster.manage("verify_audit")
@@ -282,6 +303,7 @@ def main() -> int:
                 for kind in kinds
             },
             "item updates accepted": sum(accepted.values()),
+            "signatures recorded": Signoff.objects.filter(plan=signed).count(),
             "packets": len(packets),
             "packets by kind": dict(Counter(p.kind for p in packets)),
             "median render seconds": statistics.median(
