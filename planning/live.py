@@ -44,8 +44,8 @@ def _key(plan_id: int, what: str) -> str:
     return f"{prefix}:live:plan:{plan_id}:{what}"
 
 
-# While Redis is away, live updates pause and nothing else does: the version reads as 0 (pages
-# keep what they show until it is back, then reload once, the version having changed), a
+# While Redis is away, live updates pause and nothing else does: the version reads as 0 (each
+# open page reloads its content once, then keeps it until a change after Redis is back), a
 # change's bump is dropped with a warning, and each person sees only themselves as here.
 
 

@@ -72,7 +72,7 @@ def packet_render(self, packet_id: int) -> None:
 
 
 @shared_task
-@once_per(max(1, settings.CELERY_BEAT_SCHEDULE["signatures-sweep"]["schedule"] * 2 // 3))
+@once_per(max(1, settings.CELERY_BEAT_SCHEDULE["signatures-sweep"]["schedule"] * 9 // 10))
 def signatures_sweep() -> None:
     """Every few minutes (SIGNOFF_SWEEP_SECONDS): check the plans with signatures that are
     still in play, so that a change no service saw (the admin, SQL) also takes a plan out of
@@ -82,7 +82,7 @@ def signatures_sweep() -> None:
 
 
 @shared_task
-@once_per(max(1, settings.CELERY_BEAT_SCHEDULE["packets-requeue"]["schedule"] * 2 // 3))
+@once_per(max(1, settings.CELERY_BEAT_SCHEDULE["packets-requeue"]["schedule"] * 9 // 10))
 def packets_requeue() -> None:
     """Every PACKET_SWEEP_SECONDS: queue again the packets whose task is gone."""
     from signoffs import services
