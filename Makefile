@@ -48,3 +48,6 @@ bench: setup
 	$(EMBEDDED) exec -- $(PY) bench/checklists_bench.py
 	$(EMBEDDED) exec -- $(PY) bench/packets_bench.py
 	$(EMBEDDED) exec -- $(PY) bench/live_bench.py
+	# These two start their own private Postgres and Redis (ports from BENCH_PORT, 8350).
+	$(PY) bench/faults_bench.py
+	$(PY) bench/scale_bench.py

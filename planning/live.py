@@ -15,6 +15,7 @@ need a hundred threads or an async server beside the WSGI one.
 
 import hashlib
 import json
+import logging
 import time
 from functools import cache
 
@@ -23,7 +24,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from truststream.cache import UNAVAILABLE
 from truststream.parsing import parse_id
+
+logger = logging.getLogger(__name__)
 
 # How often pages ask, and how long someone counts as "here" after their page last asked.
 POLL_SECONDS = 3
@@ -32,7 +36,7 @@ PRESENT_SECONDS = 10
 
 @cache
 def _client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
+    return redis.Redis.from_url(settings.REDIS_URL, **settings.REDIS_TIMEOUTS)
 
 
 def _key(plan_id: int, what: str) -> str:
@@ -40,14 +44,26 @@ def _key(plan_id: int, what: str) -> str:
     return f"{prefix}:live:plan:{plan_id}:{what}"
 
 
+# While Redis is away, live updates pause and nothing else does: the version reads as 0 (each
+# open page reloads its content once, then keeps it until a change after Redis is back), a
+# change's bump is dropped with a warning, and each person sees only themselves as here.
+
+
 def version(plan_id: int) -> int:
-    return int(_client().get(_key(plan_id, "version")) or 0)
+    try:
+        return int(_client().get(_key(plan_id, "version")) or 0)
+    except UNAVAILABLE as error:
+        logger.warning("Live updates paused, Redis unavailable: %s", error)
+        return 0
 
 
 def bump(plan_id: int, **kwargs) -> None:
     """The plan changed: every open page of it reloads its content at its next poll. Also the
     receiver of `plan_content_changed`, sent after the change committed."""
-    _client().incr(_key(plan_id, "version"))
+    try:
+        _client().incr(_key(plan_id, "version"))
+    except UNAVAILABLE as error:
+        logger.warning("Live update of plan %s dropped, Redis unavailable: %s", plan_id, error)
 
 
 def bump_on_commit(plan_id: int) -> None:
@@ -66,7 +82,11 @@ def here(plan_id: int, user_id: int) -> list[int]:
     pipe.zremrangebyscore(key, 0, now - PRESENT_SECONDS)
     pipe.zrange(key, 0, -1)
     pipe.expire(key, PRESENT_SECONDS * 6)
-    _, _, members, _ = pipe.execute()
+    try:
+        _, _, members, _ = pipe.execute()
+    except UNAVAILABLE as error:
+        logger.warning("Presence unknown, Redis unavailable: %s", error)
+        return [user_id]
     return sorted(int(member) for member in members)
 
 

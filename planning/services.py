@@ -273,7 +273,8 @@ def membership_add(*, plan: DeploymentPlan, actor, email: str, role: str) -> Pla
     if PlanMembership.objects.filter(plan=plan, user=user).exists():
         raise ValidationError({"email": f"{user.email} is already a member of this plan."})
     membership = _member_join(plan=plan, user=user, role=role, added_by=actor)
-    transaction.on_commit(lambda: membership_added_notify_task.delay(membership.pk))
+    # robust: with Redis away the member is still added; only the courtesy email is lost.
+    transaction.on_commit(lambda: membership_added_notify_task.delay(membership.pk), robust=True)
     return membership
 
 
@@ -310,7 +311,9 @@ def invitation_create(*, plan: DeploymentPlan, actor, email: str, role: str) -> 
     )
     invitation.full_clean()
     invitation.save()
-    transaction.on_commit(lambda: invitation_send_task.delay(invitation.pk))
+    # robust: with Redis away the invitation is still made; its email is lost, and the owner
+    # withdraws it and invites again (docs/operations.md, "When Redis is away").
+    transaction.on_commit(lambda: invitation_send_task.delay(invitation.pk), robust=True)
     live.bump_on_commit(plan.pk)
     return invitation
 

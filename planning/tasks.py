@@ -5,10 +5,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from planning.models import Invitation, PlanMembership
+from truststream.locks import once_per
 from truststream.validators import email_subject
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task
 def membership_added_notify(membership_id: int) -> None:
     """Tell a new member which plan they were added to, with a link to it."""
     membership = (
@@ -31,7 +32,7 @@ def membership_added_notify(membership_id: int) -> None:
     )
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task
 def invitation_send(invitation_id: int) -> None:
     """Email an invitation its link, unless it was withdrawn or replaced meanwhile."""
     invitation = (
@@ -54,6 +55,7 @@ def invitation_send(invitation_id: int) -> None:
 
 
 @shared_task
+@once_per(3600)
 def overdue_notify() -> None:
     """Once a day: tell each assignee of the tasks of theirs that fell overdue (once per task
     and due date; a new due date can fall overdue again)."""

@@ -90,7 +90,7 @@ class Signoff(models.Model):
         return f"{self.printed_name}: {self.get_decision_display()} as {self.role_title}"
 
 
-@tracked(exclude=["snapshot"])
+@tracked(exclude=["snapshot", "leased_until"])
 class ReadinessPacket(models.Model):
     """A PDF readiness packet of one revision of a plan, rendered by the worker.
 
@@ -124,6 +124,9 @@ class ReadinessPacket(models.Model):
     requested_at = models.DateTimeField()
     # When it was last handed to the worker; a packet pending long after is queued again.
     queued_at = models.DateTimeField()
+    # While rendering: until when the worker holds it. The worker renews the lease as it
+    # renders; one that ran out means the worker died, and the packet is queued again.
+    leased_until = models.DateTimeField(null=True, blank=True)
     # The audit seal taken when the packet was asked for; its digest is printed in the packet.
     seal_number = models.PositiveIntegerField()
     seal_digest = models.CharField(max_length=64)

@@ -3,14 +3,23 @@
 The services queue these tasks, so this module imports `signoffs.services` inside each task
 body rather than at the top: the usual Celery pattern, and the one import that points back
 up the stack.
+
+Every task is retried on a database or broker error (truststream.celery.AuditedTask); the
+periodic ones claim their run first (truststream.locks), so that two beats do the work once.
 """
+
+import logging
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError
 
 from signoffs import selectors
+from truststream.celery import TRANSIENT
+from truststream.locks import once_per
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task
@@ -22,15 +31,14 @@ def plan_changed(plan_id: int) -> None:
     services.after_plan_change(plan_id=plan_id)
 
 
-# Transient trouble (the database or the storage briefly away) is retried; a worker that dies
-# mid-render leaves the message unacknowledged (acks_late), so another worker renders it.
-TRANSIENT = (OperationalError, InterfaceError, OSError)
-
-
+# Routed to the `packets` queue. A worker that dies mid-render leaves the message
+# unacknowledged (acks_late) and the packet's lease runs out, so the sweep queues it again.
 @shared_task(
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
+    # Its own retries, below: a transient error first gives the packet back.
+    autoretry_for=(),
     max_retries=5,
     soft_time_limit=settings.PACKET_RENDER_SECONDS,
     time_limit=settings.PACKET_RENDER_SECONDS + 30,
@@ -52,6 +60,10 @@ def packet_render(self, packet_id: int) -> None:
                 packet_id, "Rendering kept failing on a database or storage error; it is logged."
             )
             raise
+        try:
+            services.packet_release(packet_id)
+        except DatabaseError:
+            logger.warning("Packet %s keeps its lease until it runs out", packet_id)
         raise self.retry(exc=error, countdown=2 ** (self.request.retries + 1)) from error
     except Exception:
         # Logged by Celery with its traceback; the requester sees that it failed, not how.
@@ -60,6 +72,7 @@ def packet_render(self, packet_id: int) -> None:
 
 
 @shared_task
+@once_per(max(1, settings.CELERY_BEAT_SCHEDULE["signatures-sweep"]["schedule"] * 9 // 10))
 def signatures_sweep() -> None:
     """Every few minutes (SIGNOFF_SWEEP_SECONDS): check the plans with signatures that are
     still in play, so that a change no service saw (the admin, SQL) also takes a plan out of
@@ -69,8 +82,9 @@ def signatures_sweep() -> None:
 
 
 @shared_task
+@once_per(max(1, settings.CELERY_BEAT_SCHEDULE["packets-requeue"]["schedule"] * 9 // 10))
 def packets_requeue() -> None:
-    """Every few minutes: queue again the packets whose message was lost."""
+    """Every PACKET_SWEEP_SECONDS: queue again the packets whose task is gone."""
     from signoffs import services
 
     services.packets_requeue()

@@ -22,7 +22,7 @@ _added = {name: value for name, value in TEST_ENVIRONMENT.items() if name not in
 os.environ.update(_added)
 
 from truststream.settings import *  # noqa: E402, F403
-from truststream.settings import CACHES  # noqa: E402
+from truststream.settings import CACHES, CELERY_BROKER_TRANSPORT_OPTIONS  # noqa: E402
 
 # Subprocesses started by tests (manage.py check --deploy) see the environment as it was.
 for _name in _added:
@@ -30,7 +30,10 @@ for _name in _added:
 
 RUN_ID = f"test-{os.getpid()}"
 CACHES["default"]["KEY_PREFIX"] = RUN_ID
-CELERY_TASK_DEFAULT_QUEUE = RUN_ID
+# Every broker key (the queues packets, mail and default among them) under this run's prefix.
+# Worker processes that a test starts inherit it through the environment.
+os.environ.setdefault("CELERY_KEY_PREFIX", f"{RUN_ID}:")
+CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = os.environ["CELERY_KEY_PREFIX"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Static files come from the app and project folders through the finders; tests never depend on
 # collectstatic having run.

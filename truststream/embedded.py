@@ -1,6 +1,6 @@
 """Start the services the application needs, then run it or a command beside them.
 
-    python -m truststream.embedded run             # web + Celery worker, with demo data
+    python -m truststream.embedded run             # web, workers and beat, with demo data
     python -m truststream.embedded exec -- CMD...  # run CMD with DATABASE_URL / REDIS_URL set
 
 When DATABASE_URL is unset, an embedded Postgres (pgserver) is started with its data in
@@ -107,46 +107,37 @@ def run(env: dict[str, str]) -> int:
     # `make run` is the local demo: it loads the demo people and plan whatever DEBUG says.
     _manage(env, "load_demo", "--i-know-this-is-not-production")
     host, port = WEB_ADDRESS.split(":")
-    processes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "truststream.wsgi",
-                "--bind",
-                WEB_ADDRESS,
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "--access-logfile",
-                "-",
-            ],
-            env=env,
-            cwd=BASE_DIR,
-        ),
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "truststream",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "2",
-                # The periodic tasks (the signature sweep) run inside this one worker.
-                "--beat",
-                "--schedule",
-                str(VAR / "celerybeat-schedule"),
-            ],
-            env=env,
-            cwd=BASE_DIR,
-        ),
+    celery = [sys.executable, "-m", "celery", "-A", "truststream"]
+    commands = [
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "truststream.wsgi",
+            "-c",
+            str(BASE_DIR / "truststream" / "gunicorn.conf.py"),
+            "--bind",
+            WEB_ADDRESS,
+            "--workers",
+            "2",
+        ],
+        # Packets render one at a time per process, apart from the quick work, so that a long
+        # render never holds up an email.
+        [
+            *celery,
+            "worker",
+            "-Q",
+            "packets",
+            "--prefetch-multiplier=1",
+            "--concurrency=1",
+            "-l",
+            "INFO",
+        ],
+        [*celery, "worker", "-Q", "default,mail", "--concurrency=2", "-l", "INFO"],
+        # Beat runs once, as its own process, never inside a worker.
+        [*celery, "beat", "--schedule", str(VAR / "celerybeat-schedule"), "-l", "INFO"],
     ]
+    processes = [subprocess.Popen(command, env=env, cwd=BASE_DIR) for command in commands]
     print(
         f"\nTrustStram Readiness is running at http://{host}:{port}/\n"
         "Demo logins (password: demo-password-2026):\n"
@@ -174,7 +165,8 @@ def run(env: dict[str, str]) -> int:
                 process.send_signal(signal.SIGTERM)
         for process in processes:
             try:
-                process.wait(timeout=20)
+                # A packets worker finishes the render it has begun before it stops.
+                process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 process.kill()
         print("Stopped.", flush=True)
@@ -183,7 +175,7 @@ def run(env: dict[str, str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m truststream.embedded")
     sub = parser.add_subparsers(dest="action", required=True)
-    sub.add_parser("run", help="run the web server and a Celery worker with demo data")
+    sub.add_parser("run", help="run the web server, the workers and beat with demo data")
     exec_parser = sub.add_parser("exec", help="run a command with the services available")
     exec_parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)

@@ -6,11 +6,13 @@ has no side effects beyond reading the environment.
 """
 
 import os
+import tempfile
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -246,32 +248,80 @@ if not REDIS_URL:
         "REDIS_URL is not set. Use `make run` or `make test`, which start the embedded Redis "
         "when it is unset, or point it at a server."
     )
+# Redis is a cache here, never the only copy: the cache reads as empty while Redis is away
+# (truststream.cache), so pages keep answering from Postgres.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 1, "socket_timeout": 2}
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "truststream.cache.DegradingRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "truststream"),
+        "OPTIONS": REDIS_TIMEOUTS,
     }
 }
+# Sessions are written to Postgres and cached in Redis: a sign-in outlives Redis.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
+# Celery. Three queues by kind of work, each with its own workers (docs/operations.md):
+#   packets  render and sign PDFs: long, CPU-heavy, one at a time per worker process
+#   mail     email
+#   default  everything else (the periodic sweeps, plan_changed, notifications)
+# `celery -A truststream worker -Q packets --prefetch-multiplier=1` and
+# `celery -A truststream worker -Q default,mail`, and one `celery -A truststream beat`.
 CELERY_BROKER_URL = REDIS_URL
-CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "truststream")
+CELERY_TASK_DEFAULT_QUEUE = "default"
+# A worker started without -Q takes all three (the test suite's does).
+CELERY_TASK_QUEUES = [Queue("packets"), Queue("mail"), Queue("default")]
+CELERY_TASK_ROUTES = {
+    "signoffs.tasks.packet_render": {"queue": "packets"},
+    "truststream.tasks.notification_email": {"queue": "mail"},
+    "truststream.tasks.tokens_revoked_email": {"queue": "mail"},
+    "planning.tasks.membership_added_notify": {"queue": "mail"},
+    "planning.tasks.invitation_send": {"queue": "mail"},
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing while Redis is away gives up after about a second instead of holding the request;
+# what was not queued is found again in Postgres by the sweeps (packets) or is re-checked by
+# them (plan_changed).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.3,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # A message a worker took but never acknowledged (the worker died) goes back to the queue after
 # this many seconds. It must exceed the longest task (PACKET_RENDER_SECONDS) or a slow render
-# would be started twice.
-# Periodic tasks, run by `celery worker --beat` (make run and docker-compose do).
+# would be started twice. Packets do not wait for it: their lease runs out first (see
+# PACKET_LEASE_SECONDS). `global_keyprefix` puts every key of the broker under one prefix, so
+# that a test run or a second instance shares a Redis database without sharing queues.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900),
+    "global_keyprefix": env_str("CELERY_KEY_PREFIX"),
+    **REDIS_TIMEOUTS,
+}
+# Beat runs as its own process, once (`celery -A truststream beat`). Its state file holds only
+# when each entry last ran, so it lives on the local disk of the beat's machine; a lost file
+# means the interval entries run once more at start, which their locks make harmless.
+CELERY_BEAT_SCHEDULE_FILENAME = env_str(
+    "CELERY_BEAT_SCHEDULE_FILENAME",
+    str(Path(tempfile.gettempdir()) / "truststream-celerybeat-schedule"),
+)
+# Each entry's task takes a lock for its run (truststream.locks), so that two beats started by
+# mistake still sweep and send digests once.
 CELERY_BEAT_SCHEDULE = {
     "signatures-sweep": {
         "task": "signoffs.tasks.signatures_sweep",
         "schedule": env_int("SIGNOFF_SWEEP_SECONDS", 300),
     },
-    "packets-requeue": {"task": "signoffs.tasks.packets_requeue", "schedule": 300},
+    "packets-requeue": {
+        "task": "signoffs.tasks.packets_requeue",
+        "schedule": env_int("PACKET_SWEEP_SECONDS", 30),
+    },
     "notifications-digest": {
         "task": "truststream.tasks.notifications_digest",
         "schedule": crontab(hour=env_int("NOTIFICATION_DIGEST_HOUR", 7), minute=0),
@@ -282,7 +332,6 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=(env_int("NOTIFICATION_DIGEST_HOUR", 7) - 1) % 24, minute=0),
     },
 }
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900)}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -427,6 +476,11 @@ PACKET_MAX_SNAPSHOT_BYTES = env_int("PACKET_MAX_SNAPSHOT_BYTES", 8 * 1024 * 1024
 PACKET_MAX_BYTES = env_int("PACKET_MAX_BYTES", 50 * 1024 * 1024)
 # A packet whose render killed the worker this many times fails instead of being tried again.
 PACKET_MAX_ATTEMPTS = 3
+# A rendering packet holds a lease that its worker renews every third of this; a packet whose
+# lease ran out (its worker died) or that stayed queued this long (its message was lost) is
+# queued again by the sweep that beat runs every PACKET_SWEEP_SECONDS.
+PACKET_LEASE_SECONDS = env_int("PACKET_LEASE_SECONDS", 30)
+PACKET_QUEUED_SECONDS = env_int("PACKET_QUEUED_SECONDS", 60)
 # The audit appendix lists at most this many of the plan's latest events; the seal covers all.
 PACKET_AUDIT_EVENTS = env_int("PACKET_AUDIT_EVENTS", 2000)
 # The verify page refuses uploads over this size before storing them (truststream.uploads),

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from truststream.locks import once_per
 from truststream.models import Delivery, Notification
 from truststream.validators import email_subject
 
@@ -16,7 +17,7 @@ def _footer() -> str:
     return FOOTER.format(settings_url=settings.SITE_URL + reverse("notification_settings"))
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task
 def notification_email(notification_id: int) -> None:
     """Email one notification its person wanted at once; never twice (compare-and-set), and
     again on a retry if sending failed."""
@@ -41,6 +42,7 @@ def notification_email(notification_id: int) -> None:
 
 
 @shared_task
+@once_per(3600)
 def notifications_digest() -> None:
     """Once a day: one email per person with what they chose to hear of in a digest."""
     users = (
@@ -83,7 +85,7 @@ def digest_send(user_id: int) -> int:
     return count
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task
 def tokens_revoked_email(user_id: int, names: list[str], reason: str) -> None:
     """Tell a person that their API tokens were revoked, which ones, and why."""
     user = get_user_model().objects.filter(pk=user_id).first()

@@ -7,6 +7,7 @@ module holds it.
 from signoffs.services.packets import (
     PacketFailure,
     packet_fail,
+    packet_release,
     packet_render,
     packet_request,
     packets_requeue,
@@ -19,6 +20,7 @@ __all__ = [
     "after_plan_change",
     "meaning",
     "packet_fail",
+    "packet_release",
     "packet_render",
     "packet_request",
     "packets_requeue",

@@ -2,7 +2,11 @@
 reason, and queueing again those whose message was lost. Callers have checked the acting
 user's access."""
 
+import contextlib
+import functools
 import hashlib
+import logging
+import threading
 import time
 from datetime import timedelta
 
@@ -10,8 +14,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
-from django.db.models import F, Max
+from django.db import DatabaseError, connections, transaction
+from django.db.models import F, Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,6 +29,8 @@ from signoffs.tasks import packet_render as packet_render_task
 from truststream.audit import describe_events, seal_take
 from truststream.models import NotificationKind
 from truststream.services import notification_send
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -54,8 +60,8 @@ def packet_request(*, plan: DeploymentPlan, requested_by, kind: str) -> Readines
                 status=ReadinessPacket.Status.QUEUED, failure="", attempts=0
             )
             _queue(existing.pk)
-        elif existing.pending and existing.queued_at < _stuck_before():
-            _queue(existing.pk)
+        else:
+            _requeue_lost(ReadinessPacket.objects.filter(pk=existing.pk))
         existing.refresh_from_db()
         return existing
     same_content = ReadinessPacket.objects.filter(plan=plan, content_digest=digest).first()
@@ -82,30 +88,56 @@ def packet_request(*, plan: DeploymentPlan, requested_by, kind: str) -> Readines
     return packet
 
 
-def _stuck_before():
-    """A packet queued before this and still not rendered lost its message (Redis was down,
-    or the worker was killed at the hard time limit): it is queued again."""
-    return timezone.now() - timedelta(seconds=settings.PACKET_RENDER_SECONDS + 60)
-
-
 def _queue(packet_id: int) -> None:
     ReadinessPacket.objects.filter(pk=packet_id).update(queued_at=timezone.now())
-    # robust: with Redis away the request still answers; the packet is queued again later.
+    # robust: with Redis away the request still answers; the sweep queues it again later.
     transaction.on_commit(lambda: packet_render_task.delay(packet_id), robust=True)
+
+
+def _lost(now) -> Q:
+    """Pending packets whose task is gone. Postgres is the record of what must be rendered:
+    a queued packet is expected to be taken within PACKET_QUEUED_SECONDS (else its message was
+    lost: Redis restarted empty, or it was down when the packet was asked for), and a rendering
+    one holds a lease its worker renews (else the worker died mid-render)."""
+    queued_too_long = Q(
+        status=ReadinessPacket.Status.QUEUED,
+        queued_at__lt=now - timedelta(seconds=settings.PACKET_QUEUED_SECONDS),
+    )
+    lease_ran_out = Q(status=ReadinessPacket.Status.RENDERING) & (
+        Q(leased_until__lt=now) | Q(leased_until__isnull=True)
+    )
+    return queued_too_long | lease_ran_out
+
+
+def _requeue_lost(packets) -> int:
+    """Queue again each of `packets` that is lost, once: of two sweeps (or a sweep and a
+    request) that see the same lost packet, only the one whose compare-and-set changes the row
+    sends a message. A message that was only late, not lost, is harmless: the render claims
+    the packet first, and a claimed or ready packet is not rendered again."""
+    now = timezone.now()
+    requeued = 0
+    fields = ("pk", "status", "queued_at", "leased_until")
+    for packet_id, status, queued_at, leased_until in packets.filter(_lost(now)).values_list(
+        *fields
+    ):
+        if ReadinessPacket.objects.filter(
+            pk=packet_id, status=status, queued_at=queued_at, leased_until=leased_until
+        ).update(status=ReadinessPacket.Status.QUEUED, leased_until=None, queued_at=now):
+            logger.warning(
+                "Packet %s was %s with no task behind it; queued again", packet_id, status
+            )
+            transaction.on_commit(
+                functools.partial(packet_render_task.delay, packet_id), robust=True
+            )
+            requeued += 1
+    return requeued
 
 
 @transaction.atomic
 def packets_requeue() -> int:
-    """Queue again every packet whose message was lost (run periodically by beat)."""
-    stuck = list(
-        ReadinessPacket.objects.filter(
-            status__in=[ReadinessPacket.Status.QUEUED, ReadinessPacket.Status.RENDERING],
-            queued_at__lt=_stuck_before(),
-        ).values_list("pk", flat=True)
-    )
-    for packet_id in stuck:
-        _queue(packet_id)
-    return len(stuck)
+    """Queue again every packet whose task is gone (run by beat every PACKET_SWEEP_SECONDS).
+    Returns how many."""
+    return _requeue_lost(ReadinessPacket.objects.all())
 
 
 class PacketFailure(Exception):
@@ -133,12 +165,71 @@ def packet_render(*, packet_id: int) -> None:
     Safe to run again for the same packet (a worker died, the message came back): a ready
     packet is left alone, and of two renders racing, the first to finish is kept.
     """
-    claimed = ReadinessPacket.objects.filter(
-        pk=packet_id,
-        status__in=[ReadinessPacket.Status.QUEUED, ReadinessPacket.Status.RENDERING],
-    ).update(status=ReadinessPacket.Status.RENDERING, attempts=F("attempts") + 1)
+    now = timezone.now()
+    # The claim: a queued packet, or a rendering one whose lease ran out (its worker died). A
+    # packet another worker is rendering, or one already ready, is left alone.
+    claimed = (
+        ReadinessPacket.objects.filter(pk=packet_id)
+        .filter(
+            Q(status=ReadinessPacket.Status.QUEUED)
+            | (
+                Q(status=ReadinessPacket.Status.RENDERING)
+                & (Q(leased_until__lt=now) | Q(leased_until__isnull=True))
+            )
+        )
+        .update(
+            status=ReadinessPacket.Status.RENDERING,
+            attempts=F("attempts") + 1,
+            leased_until=now + timedelta(seconds=settings.PACKET_LEASE_SECONDS),
+        )
+    )
     if not claimed:
         return
+    with _lease_kept(packet_id):
+        _packet_render_claimed(packet_id)
+
+
+def packet_release(packet_id: int) -> None:
+    """A render stopped on a transient error and will be tried again: give up the lease, so
+    that the retry (or the sweep) may claim the packet at once."""
+    ReadinessPacket.objects.filter(pk=packet_id, status=ReadinessPacket.Status.RENDERING).update(
+        status=ReadinessPacket.Status.QUEUED, leased_until=None, queued_at=timezone.now()
+    )
+
+
+@contextlib.contextmanager
+def _lease_kept(packet_id: int):
+    """Renew the packet's lease every third of PACKET_LEASE_SECONDS while the render runs, from
+    a thread with its own database connection. When the worker dies, so does the thread, and
+    the lease runs out: the sweep then queues the packet again."""
+    stop = threading.Event()
+    every = max(1.0, settings.PACKET_LEASE_SECONDS / 3)
+
+    def renew():
+        try:
+            while not stop.wait(every):
+                try:
+                    ReadinessPacket.objects.filter(
+                        pk=packet_id, status=ReadinessPacket.Status.RENDERING
+                    ).update(
+                        leased_until=timezone.now()
+                        + timedelta(seconds=settings.PACKET_LEASE_SECONDS)
+                    )
+                except DatabaseError as error:
+                    logger.warning("Could not renew the lease of packet %s: %s", packet_id, error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=renew, name=f"packet-{packet_id}-lease", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _packet_render_claimed(packet_id: int) -> None:
     packet = ReadinessPacket.objects.select_related("plan").get(pk=packet_id)
     if packet.attempts > settings.PACKET_MAX_ATTEMPTS:
         # Each attempt claims the packet first: this many claims and no result means the
@@ -168,36 +259,52 @@ def packet_render(*, packet_id: int) -> None:
         f"packets/plan-{packet.plan_id}/revision-{packet.revision}-{packet.kind}-{sha256[:16]}.pdf",
         ContentFile(pdf),
     )
-    with transaction.atomic():
-        finished = ReadinessPacket.objects.filter(
-            pk=packet_id, status=ReadinessPacket.Status.RENDERING
-        ).update(
-            status=ReadinessPacket.Status.READY,
-            file=name,
-            size=len(pdf),
-            sha256=sha256,
-            rendered_at=timezone.now(),
-            render_seconds=round(elapsed, 3),
-        )
-        requester_is_member = (
-            packet.requested_by_id is not None
-            and packet.plan.memberships.filter(user_id=packet.requested_by_id).exists()
-        )
-        if finished and requester_is_member:
-            notification_send(
-                user=packet.requested_by,
-                kind=NotificationKind.PACKET_READY,
-                key=f"packet:{packet.pk}:ready",
-                text=f"Readiness packet revision {packet.revision} "
-                f"({packet.get_kind_display().lower()}) of {packet.plan} is ready",
-                url=reverse("signoffs:packet_list", args=[packet.plan_id]),
-                plan_id=packet.plan_id,
-            )
+    try:
+        finished = _packet_record(packet, name=name, pdf=pdf, sha256=sha256, elapsed=elapsed)
+    except DatabaseError:
+        # The file is stored but not recorded (the database went away): remove it, so that
+        # the render that the retry or the sweep does leaves the packet's one file.
+        try:
+            default_storage.delete(name)
+        except Exception:  # any storage's error: the database error is the one to report
+            logger.warning("Packet %s: could not remove the unrecorded file %s", packet.pk, name)
+        raise
     if not finished:
         # Another render of the same packet finished first; keep one file only.
         default_storage.delete(name)
     else:
         _refresh_open_pages(packet_id)
+
+
+@transaction.atomic
+def _packet_record(packet, *, name: str, pdf: bytes, sha256: str, elapsed: float) -> bool:
+    """Mark the packet ready with its stored file and tell its requester; False when another
+    render finished first."""
+    finished = ReadinessPacket.objects.filter(
+        pk=packet.pk, status=ReadinessPacket.Status.RENDERING
+    ).update(
+        status=ReadinessPacket.Status.READY,
+        file=name,
+        size=len(pdf),
+        sha256=sha256,
+        rendered_at=timezone.now(),
+        render_seconds=round(elapsed, 3),
+    )
+    requester_is_member = (
+        packet.requested_by_id is not None
+        and packet.plan.memberships.filter(user_id=packet.requested_by_id).exists()
+    )
+    if finished and requester_is_member:
+        notification_send(
+            user=packet.requested_by,
+            kind=NotificationKind.PACKET_READY,
+            key=f"packet:{packet.pk}:ready",
+            text=f"Readiness packet revision {packet.revision} "
+            f"({packet.get_kind_display().lower()}) of {packet.plan} is ready",
+            url=reverse("signoffs:packet_list", args=[packet.plan_id]),
+            plan_id=packet.plan_id,
+        )
+    return bool(finished)
 
 
 def _packet_pdf(packet: ReadinessPacket) -> bytes:

@@ -285,7 +285,7 @@ def test_a_packet_whose_message_was_lost_is_queued_again(
         assert services.packet_request(plan=plan, requested_by=owner, kind="draft") == packet
         assert services.packets_requeue() == 0
     assert callbacks == []  # still fresh: its message is presumably on its way
-    later = datetime.timedelta(seconds=settings.PACKET_RENDER_SECONDS + 120)
+    later = datetime.timedelta(seconds=settings.PACKET_QUEUED_SECONDS + 1)
     with time_machine.travel(packet.queued_at + later, tick=False):
         with django_capture_on_commit_callbacks() as callbacks:
             assert services.packets_requeue() == 1
@@ -321,8 +321,10 @@ def _start_worker(**extra) -> subprocess.Popen:
         "DATABASE_URL": _database_url(),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "PACKET_SIGNING_DIR": str(settings.PACKET_SIGNING_DIR),
-        # A message taken by a worker that died comes back after two seconds.
+        # A message taken by a worker that died comes back after two seconds, and the
+        # packet's lease runs out after three.
         "CELERY_VISIBILITY_TIMEOUT": "2",
+        "PACKET_LEASE_SECONDS": "3",
         **extra,
     }
     return subprocess.Popen(
@@ -339,7 +341,7 @@ def _start_worker(**extra) -> subprocess.Popen:
             "--without-mingle",
             "--loglevel=WARNING",
             "-Q",
-            settings.CELERY_TASK_DEFAULT_QUEUE,
+            "packets",
         ],
         env=environment,
         cwd=settings.BASE_DIR,
@@ -367,7 +369,13 @@ def test_a_worker_killed_mid_render_does_not_lose_the_packet(transactional_db, p
         _kill(first)  # the whole worker, mid-render, without a chance to acknowledge
         assert ReadinessPacket.objects.get(pk=packet.pk).status == "rendering"
         second = _start_worker()
-        packet = ready(packet.pk, timeout=90)
+
+        def rendered_after_the_sweep():
+            # What beat runs every PACKET_SWEEP_SECONDS: the dead worker's lease runs out.
+            services.packets_requeue()
+            return ReadinessPacket.objects.filter(pk=packet.pk, status="ready").first()
+
+        packet = wait_for(rendered_after_the_sweep, timeout=90)
         assert packet.attempts == 2
         assert pdfsign.check(pdf_of(packet)).valid
     finally:
@@ -636,3 +644,67 @@ def test_the_overview_offers_a_packet_to_editors_and_shows_the_latest(
     page = client_for(viewer).get(url).content.decode()
     assert "Revision 1, draft: ready" in page
     assert reverse("signoffs:packet_download", args=[plan.pk, packet.pk]) in page
+
+
+def _broker_queue(name: str) -> str:
+    return settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] + name
+
+
+def test_a_packet_whose_message_redis_lost_is_rendered_once_by_the_sweep(
+    transactional_db, plan, owner, settings
+):
+    import redis
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    packet = services.packet_request(plan=plan, requested_by=owner, kind="draft")
+    assert broker.llen(_broker_queue("packets")) == 1
+    broker.delete(_broker_queue("packets"))  # Redis restarted empty before a worker took it
+    settings.PACKET_QUEUED_SECONDS = 0
+    worker = _start_worker()
+    try:
+        assert services.packets_requeue() == 1
+        packet = ready(packet.pk, timeout=90)
+        assert packet.attempts == 1
+        assert services.packets_requeue() == 0  # ready: nothing more to do
+    finally:
+        _kill(worker)
+
+
+def test_a_late_message_does_not_render_a_packet_twice(transactional_db, plan, owner, settings):
+    """The sweep queued a packet whose first message was only late: both reach a worker, one
+    renders it and the other finds it taken."""
+    settings.PACKET_QUEUED_SECONDS = 0
+    packet = services.packet_request(plan=plan, requested_by=owner, kind="draft")
+    assert services.packets_requeue() == 1
+    worker = _start_worker()
+    try:
+        packet = ready(packet.pk, timeout=90)
+        first = (packet.file.name, packet.sha256)
+        import redis
+
+        broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        wait_for(lambda: broker.llen(_broker_queue("packets")) == 0, timeout=30)
+        packet.refresh_from_db()
+        assert packet.attempts == 1
+        assert (packet.file.name, packet.sha256) == first
+        assert len(os.listdir(settings.MEDIA_ROOT / "packets" / f"plan-{plan.pk}")) == 1
+    finally:
+        _kill(worker)
+
+
+def test_two_sweeps_at_once_queue_a_lost_packet_once(transactional_db, plan, owner, settings):
+    import datetime
+    import threading
+
+    packet = services.packet_request(plan=plan, requested_by=owner, kind="draft")
+    lost_since = packet.queued_at - datetime.timedelta(seconds=settings.PACKET_QUEUED_SECONDS + 1)
+    ReadinessPacket.objects.filter(pk=packet.pk).update(queued_at=lost_since)
+    counts = []
+    threads = [
+        threading.Thread(target=lambda: counts.append(services.packets_requeue())) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(counts) == [0, 0, 0, 1]
