@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from checklists.models import ChecklistItem
 from planning import live
-from planning.models import WorkItem
+from planning.models import Task
 from truststream.services import token_create
 
 
@@ -87,7 +87,7 @@ def test_pages_keep_answering_while_redis_is_down(private_redis, plan, editor, c
     ]
     for page in pages:
         assert client.get(page).status_code == 200
-    item = WorkItem.objects.filter(plan=plan).order_by("pk").first()
+    item = Task.objects.filter(plan=plan).order_by("pk").first()
     assert client.get("/healthz").status_code == 200
 
     private_redis.stop()
@@ -98,10 +98,10 @@ def test_pages_keep_answering_while_redis_is_down(private_redis, plan, editor, c
     poll = client.get(reverse("planning:live", args=[plan.pk]))
     assert poll.status_code in (200, 304)
     changed = client.post(
-        reverse("planning:work_item_status", args=[plan.pk, item.pk]), {"status": "in_progress"}
+        reverse("planning:task_status", args=[plan.pk, item.pk]), {"status": "in_progress"}
     )
     assert changed.status_code == 302
-    assert WorkItem.objects.get(pk=item.pk).status == "in_progress"
+    assert Task.objects.get(pk=item.pk).status == "in_progress"
     health = client.get("/healthz")
     assert health.status_code == 503
     assert health.json()["down"] == ["redis"]
