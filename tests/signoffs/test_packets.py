@@ -384,6 +384,28 @@ def test_a_worker_killed_mid_render_does_not_lose_the_packet(transactional_db, p
             _kill(second)
 
 
+def test_a_worker_stopped_with_sigterm_mid_render_finishes_the_packet_first(
+    transactional_db, plan, owner
+):
+    worker = _start_worker()
+    try:
+        packet = services.packet_request(plan=plan, requested_by=owner, kind="draft")
+        wait_for(
+            lambda: ReadinessPacket.objects.filter(pk=packet.pk, status="rendering").exists(),
+            timeout=60,
+        )
+        # What an orchestrator sends first, to the main process only (as Kubernetes and
+        # docker do): Celery's warm shutdown lets the render in the pool's child finish.
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=120)
+        packet = ReadinessPacket.objects.get(pk=packet.pk)
+        assert packet.status == "ready"
+        assert packet.attempts == 1
+        assert pdfsign.check(pdf_of(packet)).valid
+    finally:
+        _kill(worker)
+
+
 def test_a_render_over_the_time_limit_fails_with_the_reason(transactional_db, plan, owner):
     worker = _start_worker(PACKET_RENDER_SECONDS="1")
     try:
