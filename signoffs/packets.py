@@ -25,7 +25,7 @@ from checklists.charts import readiness_chart
 from planning.models import DeploymentPlan, PlanningDocument
 from planning.selectors import Board, PhaseColumn, mark_overdue
 from planning.timeline import render as timeline_svg
-from signoffs import snapshot
+from signoffs import pdfsign, snapshot
 
 FORMAT = "truststram-readiness-packet/1"
 ATTACHMENT_NAME = "plan-snapshot.json"
@@ -183,6 +183,7 @@ def packet_html(packet, *, audit_rows: list[dict], audit_total: int) -> str:
             "audit_rows": audit_rows,
             "audit_total": audit_total,
             "verify_url": settings.SITE_URL + reverse("packets:verify"),
+            "signature_profile": pdfsign.profile(),
             "requested_by": _requester(packet),
             "attachment_name": ATTACHMENT_NAME,
             "document_categories": PlanningDocument.Category.labels,

@@ -38,6 +38,7 @@ from django.core.exceptions import ImproperlyConfigured
 from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.metadata.model import VENDOR
 from pyhanko.sign import fields, signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -214,6 +215,17 @@ def _without_duplicate_attachments(writer: IncrementalPdfFileWriter) -> None:
         writer.update_root()
 
 
+def _producer_as_in_xmp(writer: IncrementalPdfFileWriter) -> None:
+    """PDF/A wants the document information's Producer equal to the XMP's. pyHanko writes its
+    own name as the XMP's pdf:Producer in every update, but appends it to the information's
+    Producer when not already there ("WeasyPrint 70.0; pyHanko ..."): set the information's to
+    pyHanko's name first, and every later update leaves both alike."""
+    info = writer.prev.trailer_view.get("/Info")
+    entries = generic.DictionaryObject(info.get_object() if info is not None else {})
+    entries["/Producer"] = generic.TextStringObject(VENDOR)
+    writer.set_info(entries)
+
+
 def sign(pdf: bytes, *, reason: str) -> bytes:
     """The PDF with a PAdES signature at `profile()` over the whole file, as incremental
     updates (the signature; for B-LT and up the validation data; for B-LTA a document
@@ -239,6 +251,7 @@ def sign(pdf: bytes, *, reason: str) -> bytes:
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     _without_duplicate_attachments(writer)
+    _producer_as_in_xmp(writer)
     output = io.BytesIO()
     timestamps.run(
         signers.PdfSigner(

@@ -17,6 +17,7 @@ from pyhanko.keys import load_certs_from_pemder_data
 from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
 
 class TokenInvalid(Exception):
@@ -45,7 +46,9 @@ def trust_roots() -> list[x509.Certificate] | None:
 
 
 def validation_context(*, extra_roots=(), **kwargs) -> ValidationContext:
-    """A context trusting the authority's roots and `extra_roots`; nothing is fetched."""
+    """A context trusting the authority's roots and `extra_roots`. What it fetches (when
+    allow_fetching), it fetches with requests: no client session is left open."""
+    kwargs.setdefault("fetcher_backend", RequestsFetcherBackend())
     roots = trust_roots()
     if roots is None:
         return ValidationContext(extra_trust_roots=list(extra_roots), **kwargs)
