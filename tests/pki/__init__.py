@@ -45,7 +45,9 @@ class LocalPki:
         return {
             "PACKET_SIGNING_KEY": self.key("signer").decode(),
             "PACKET_SIGNING_CERT": self.certificate("signer").decode(),
-            "PACKET_SIGNING_CHAIN": (self.certificate("issuing") + self.certificate("root")).decode(),
+            "PACKET_SIGNING_CHAIN": (
+                self.certificate("issuing") + self.certificate("root")
+            ).decode(),
             "PACKET_TSA_URL": self.tsa_url,
             "PACKET_TSA_TRUST": self.certificate("root").decode(),
         }
