@@ -48,7 +48,9 @@ def trust_roots() -> list[x509.Certificate] | None:
 def validation_context(*, extra_roots=(), **kwargs) -> ValidationContext:
     """A context trusting the authority's roots and `extra_roots`. What it fetches (when
     allow_fetching), it fetches with requests: no client session is left open."""
-    kwargs.setdefault("fetcher_backend", RequestsFetcherBackend())
+    kwargs.setdefault(
+        "fetcher_backend", RequestsFetcherBackend(per_request_timeout=settings.PACKET_TSA_SECONDS)
+    )
     roots = trust_roots()
     if roots is None:
         return ValidationContext(extra_trust_roots=list(extra_roots), **kwargs)
