@@ -135,34 +135,48 @@ class Material:
     chain: bytes = b""
 
 
-def material(*, make: bool = True) -> Material | None:
-    """The configured key material; else the generated one, made first when `make` (signing)
-    and None when not made yet (checking: a web process that does not share the workers' key
-    folder must not make a key of its own and call every genuine packet foreign)."""
+def _configured_certificate() -> tuple[bytes, bytes]:
+    certificate = timestamps.pem_setting("PACKET_SIGNING_CERT")
+    if not certificate:
+        raise ImproperlyConfigured(_BOTH)
+    return certificate, timestamps.pem_setting("PACKET_SIGNING_CHAIN") or b""
+
+
+_BOTH = (
+    "Set both the packet signing key and certificate (PACKET_SIGNING_KEY or "
+    "PACKET_SIGNING_KEY_FILE, PACKET_SIGNING_CERT or PACKET_SIGNING_CERT_FILE), or neither."
+)
+
+
+def material() -> Material:
+    """The configured key material, else the generated one (made first when missing)."""
     if configured():
         key = timestamps.pem_setting("PACKET_SIGNING_KEY")
-        certificate = timestamps.pem_setting("PACKET_SIGNING_CERT")
-        if not (key and certificate):
-            raise ImproperlyConfigured(
-                "Set both the packet signing key and certificate (PACKET_SIGNING_KEY or "
-                "PACKET_SIGNING_KEY_FILE, PACKET_SIGNING_CERT or PACKET_SIGNING_CERT_FILE), or "
-                "neither."
-            )
-        return Material(key, certificate, timestamps.pem_setting("PACKET_SIGNING_CHAIN") or b"")
-    key_path, cert_path = _generated_paths()
-    if make:
-        key_path, cert_path = ensure_key()
-    elif not cert_path.exists():
-        return None
+        if not key:
+            raise ImproperlyConfigured(_BOTH)
+        return Material(key, *_configured_certificate())
+    key_path, cert_path = ensure_key()
     return Material(key_path.read_bytes(), cert_path.read_bytes())
+
+
+def public_material() -> tuple[bytes, bytes] | None:
+    """The certificate and chain packets are checked against, without the key (a web process
+    need not be given it). None when this instance makes its own key and has not yet: a web
+    process that does not share the workers' key folder must not make a key of its own and
+    call every genuine packet foreign."""
+    if configured():
+        return _configured_certificate()
+    _, cert_path = _generated_paths()
+    return (cert_path.read_bytes(), b"") if cert_path.exists() else None
 
 
 @cache
 def _signer(found: Material) -> signers.SimpleSigner:
     try:
         key = load_private_key_from_pemder_data(found.key, passphrase=None)
-        (certificate,) = load_certs_from_pemder_data(found.certificate)
-        chain = list(load_certs_from_pemder_data(found.chain)) if found.chain else []
+        # A certificate file may hold the chain after the certificate.
+        certificate, *chain = load_certs_from_pemder_data(found.certificate)
+        chain += list(load_certs_from_pemder_data(found.chain)) if found.chain else []
     except ValueError as error:
         raise ImproperlyConfigured(f"The packet signing key or certificate: {error}") from error
     return signers.SimpleSigner(
@@ -172,22 +186,24 @@ def _signer(found: Material) -> signers.SimpleSigner:
     )
 
 
-def _roots(found: Material) -> list:
+def _roots(certificate: bytes, chain: bytes) -> list:
     """What a packet validates to: the self-signed certificates of the configured chain (the
     organisation's root), or the instance's own self-signed certificate."""
-    certificates = list(load_certs_from_pemder_data(found.chain or found.certificate))
+    certificates = list(load_certs_from_pemder_data(certificate + chain))
     return [c for c in certificates if c.self_signed] or certificates[-1:]
 
 
 @cache
-def _check_files(found: Material) -> tuple[str, str]:
+def _check_files(certificate: bytes, chain: bytes, tsa_trust: bytes | None) -> tuple[str, str]:
     """The certificate and the trusted roots (ours and the timestamp authority's) as files,
     for the checking process; written once per process, public data only."""
     folder = Path(tempfile.mkdtemp(prefix="truststream-check-"))
     cert_path = folder / "certificate.pem"
-    cert_path.write_bytes(found.certificate)
+    # Ours is the first certificate; a certificate file may hold its chain after it.
+    cert_path.write_bytes(_pem(next(iter(load_certs_from_pemder_data(certificate)))))
     trust_path = folder / "trust.pem"
-    roots = _roots(found) + (timestamps.trust_roots() or [])
+    roots = _roots(certificate, chain)
+    roots += list(load_certs_from_pemder_data(tsa_trust)) if tsa_trust else []
     trust_path.write_bytes(b"".join(_pem(root) for root in roots))
     return str(cert_path), str(trust_path)
 
@@ -244,7 +260,9 @@ def sign(pdf: bytes, *, reason: str) -> bytes:
         use_pades_lta=level == "B-LTA",
         # Signing fetches the CRLs and OCSP responses that go into the document.
         validation_context=(
-            timestamps.validation_context(extra_roots=_roots(found), allow_fetching=True)
+            timestamps.validation_context(
+                extra_roots=_roots(found.certificate, found.chain), allow_fetching=True
+            )
             if long_term
             else None
         ),
@@ -337,8 +355,9 @@ def check(pdf: bytes | IO[bytes]) -> SignatureCheck:
     PACKET_VERIFY_SECONDS and held to a memory limit, so that no file can hold up the process
     that asked or take its memory.
     """
-    found = material(make=False)
-    cert_path, trust_path = _check_files(found) if found else ("", "")
+    public = public_material()
+    tsa_trust = timestamps.pem_setting("PACKET_TSA_TRUST")
+    cert_path, trust_path = _check_files(*public, tsa_trust) if public else ("", "")
     seconds = settings.PACKET_VERIFY_SECONDS
     with _local_path(pdf) as path:
         command = [sys.executable, "-m", "signoffs.pdfcheck", path, cert_path]

@@ -301,3 +301,5 @@ def test_the_key_comes_from_pem_text_or_files_and_no_key_is_made(local_pki, sett
     settings.PACKET_SIGNING_KEY = ""
     with pytest.raises(ImproperlyConfigured, match="both the packet signing key"):
         pdfsign.sign(rendered, reason="half configured")
+    # A web process given the certificate but not the key still checks packets.
+    assert pdfsign.check(pdf).valid
