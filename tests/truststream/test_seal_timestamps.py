@@ -3,7 +3,7 @@ what they catch that the chain alone cannot, a rewrite by someone with full data
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from pyhanko.sign.timestamps import TimestampRequestError
 
 from planning.models import WorkItem
@@ -126,3 +126,23 @@ def test_the_authority_down_never_holds_up_a_seal_and_the_sweep_asks_again(
     audit.seal_timestamp(seal_id=seal.pk)
     assert seal.pk not in audit.seals_without_timestamp(limit=100)
     assert audit.timestamps_summary(plan.pk).count == 1
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE truststream_sealtimestamp SET token = 'forged'::bytea",
+        "DELETE FROM truststream_sealtimestamp",
+        "TRUNCATE truststream_sealtimestamp",
+    ],
+)
+def test_a_kept_token_refuses_to_be_changed_or_removed(plan, signing_with, statement):
+    signing_with("B-LTA")
+    stamp = audit.seal_timestamp(seal_id=_seal(plan, "a sign-off").pk)
+    with (
+        pytest.raises(DatabaseError, match="pgtrigger: Cannot"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
+    assert bytes(SealTimestamp.objects.get().token) == bytes(stamp.token)
