@@ -190,7 +190,8 @@ def _roots(certificate: bytes, chain: bytes) -> list:
     """What a packet validates to: the self-signed certificates of the configured chain (the
     organisation's root), or the instance's own self-signed certificate."""
     certificates = list(load_certs_from_pemder_data(certificate + chain))
-    return [c for c in certificates if c.self_signed] or certificates[-1:]
+    # asn1crypto answers "yes", "maybe" or "no" (a string, always true).
+    return [c for c in certificates if c.self_signed != "no"] or certificates[-1:]
 
 
 @cache

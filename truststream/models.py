@@ -68,7 +68,11 @@ class SealTimestamp(models.Model):
     committed. Whoever rewrites the history a token covers cannot make the token anew: the
     authority signs it."""
 
-    seal = models.OneToOneField(AuditSeal, on_delete=models.PROTECT, related_name="timestamp")
+    # No foreign-key constraint in the database, as for the event tables: the seal table's own
+    # TRUNCATE trigger must be what refuses, and seals are never deleted anyway.
+    seal = models.OneToOneField(
+        AuditSeal, on_delete=models.PROTECT, related_name="timestamp", db_constraint=False
+    )
     token = models.BinaryField()
     # The authority's time in the token, kept beside it to be listed without parsing it.
     stamped_at = models.DateTimeField()
