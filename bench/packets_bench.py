@@ -1,6 +1,8 @@
 """Measure readiness packets: the request (what the web does before answering), and the
 render in the worker for a plan of the guide's size and for one ten times larger, beside
-WeasyPrint's own time for the same HTML, with the peak memory of the render.
+WeasyPrint's own time for the same HTML, with the peak memory of the render; then the cost of
+signing the same rendering at PAdES B-B, B-T and B-LTA with a CA-issued certificate, against
+the tests' certomancer PKI and timestamp authority served on loopback (tests/pki).
 
     make bench
     python -m truststream.embedded exec -- .venv/bin/python bench/packets_bench.py
@@ -24,9 +26,19 @@ django.setup()
 
 from django.db import connection
 from django.test import Client
-from django.test.utils import setup_test_environment
+from django.test.utils import override_settings, setup_test_environment
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+PROFILES = ("B-B", "B-T", "B-LTA")
+_PKI = {}
+
+
+def pki_settings(profile: str) -> dict:
+    """Signing with the local CA's certificate at `profile`; B-B without the authority."""
+    found = dict(_PKI["served"].signing_settings(), PACKET_SIGNATURE_PROFILE=profile)
+    if profile == "B-B":
+        found["PACKET_TSA_URL"] = ""
+    return found
 
 
 def peak_reset() -> None:
@@ -124,6 +136,8 @@ def bench_render(owner, plan) -> dict:
         "weasyprint_plain": [],
         "weasyprint_pdfa": [],
         "sign": [],
+        **{f"sign {profile}": [] for profile in PROFILES},
+        **{f"size {profile}": [] for profile in PROFILES},
         "peak": [],
         "pages": [],
         "size": [],
@@ -143,7 +157,10 @@ def bench_render(owner, plan) -> dict:
         started = time.perf_counter()
         events = list(selectors.packet_audit_events(packet)[: settings.PACKET_AUDIT_EVENTS])
         html = packets.packet_html(
-            packet, audit_rows=describe_events(list(reversed(events))), audit_total=len(events)
+            packet,
+            audit_rows=describe_events(list(reversed(events))),
+            audit_total=len(events),
+            signature_profile="B-B",
         )
         stages["html"].append(time.perf_counter() - started)
         started = time.perf_counter()
@@ -159,6 +176,12 @@ def bench_render(owner, plan) -> dict:
         started = time.perf_counter()
         pdfsign.sign(pdf, reason="bench")
         stages["sign"].append(time.perf_counter() - started)
+        for profile in PROFILES:
+            with override_settings(**pki_settings(profile)):
+                started = time.perf_counter()
+                signed = pdfsign.sign(pdf, reason="bench")
+                stages[f"sign {profile}"].append(time.perf_counter() - started)
+                stages[f"size {profile}"].append(len(signed) - len(pdf))
         # Each round a new revision, so that the next request renders again.
         plan.title = plan.title + "."
         plan.save(update_fields=["title"])
@@ -166,9 +189,18 @@ def bench_render(owner, plan) -> dict:
 
 
 def main() -> None:
+    import logging
+    import tempfile
+
+    from tests import pki
+
+    # The loopback servers' access log is not a figure.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     setup_test_environment()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    rows = []
+    rows, signing_rows = [], []
+    pki_folder = tempfile.TemporaryDirectory()
+    _PKI["served"] = pki.start(Path(pki_folder.name))
     try:
         for scale in (1, 10):
             owner, plan, tasks, items = make_plan(scale)
@@ -182,7 +214,17 @@ def main() -> None:
                 f"| {render['sign'] * 1000:.0f} ms | {render['peak']:.0f} MB "
                 f"| {render['pages']:.0f} pages, {render['size'] / 1_000_000:.2f} MB |"
             )
+            signing_rows.append(
+                f"| {label} | "
+                + " | ".join(
+                    f"{render[f'sign {p}'] * 1000:.0f} ms, +{render[f'size {p}'] / 1000:.0f} kB"
+                    for p in PROFILES
+                )
+                + " |"
+            )
     finally:
+        _PKI["served"].stop()
+        pki_folder.cleanup()
         connection.creation.destroy_test_db(old_name, verbosity=0)
     print(f"{os.cpu_count()} cores, {ROUNDS} rounds, medians\n")
     print(
@@ -191,6 +233,10 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
+    print("\nSigning the same rendering with the CA-issued certificate (time, bytes added)\n")
+    print("| plan | " + " | ".join(f"PAdES {p}" for p in PROFILES) + " |")
+    print("|---|" + "---|" * len(PROFILES))
+    print("\n".join(signing_rows))
 
 
 if __name__ == "__main__":

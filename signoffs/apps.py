@@ -26,7 +26,7 @@ class SignoffsConfig(AppConfig):
 
     def ready(self):
         from planning.signals import member_removed, plan_content_changed, plan_created
-        from signoffs import activity, services
+        from signoffs import activity, checks, services  # noqa: F401 (checks registers)
         from signoffs.middleware import second_factor_required
         from truststream import audit
         from truststream.accounts import second_factor_required as asks_second_factor

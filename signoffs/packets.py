@@ -159,7 +159,9 @@ def _requester(packet) -> str:
     return name or "a former member"
 
 
-def packet_html(packet, *, audit_rows: list[dict], audit_total: int) -> str:
+def packet_html(packet, *, audit_rows: list[dict], audit_total: int, signature_profile: str) -> str:
+    """The packet's HTML; `signature_profile` is the PAdES level it will be signed at, which
+    its verification section states."""
     data = packet.snapshot
     today = packet.requested_at.date()
     sections = data["sections"]
@@ -183,6 +185,7 @@ def packet_html(packet, *, audit_rows: list[dict], audit_total: int) -> str:
             "audit_rows": audit_rows,
             "audit_total": audit_total,
             "verify_url": settings.SITE_URL + reverse("packets:verify"),
+            "signature_profile": signature_profile,
             "requested_by": _requester(packet),
             "attachment_name": ATTACHMENT_NAME,
             "document_categories": PlanningDocument.Category.labels,

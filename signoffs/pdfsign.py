@@ -1,9 +1,15 @@
 """The instance's signing key, and PAdES signatures on readiness packets (pyHanko).
 
-The key and certificate come from PACKET_SIGNING_KEY / PACKET_SIGNING_CERT (PEM files). When
-neither is set, a key and a self-signed certificate are made on first use under
+The key, certificate and CA chain come from settings (PACKET_SIGNING_KEY / _CERT / _CHAIN, as
+PEM text or, in their _FILE twins, as paths of mounted secrets). When no key and no certificate
+are configured, a key and a self-signed certificate are made on first use under
 PACKET_SIGNING_DIR, so that the embedded default signs packets without any set-up; every
 process of one instance (web and workers) must then share that folder.
+
+The signature's level is PACKET_SIGNATURE_PROFILE: B-B (no trusted time), B-T (an RFC 3161
+timestamp from PACKET_TSA_URL over the signature), B-LT (and the certificates, CRLs and OCSP
+responses to validate it in the document security store), B-LTA (and a document timestamp over
+the whole). With no authority configured, packets are B-B whatever the profile.
 """
 
 import datetime
@@ -17,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -30,21 +35,32 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.metadata.model import VENDOR
 from pyhanko.sign import fields, signers
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signoffs.pdfcheck import FIELD_NAME
+from truststream import timestamps
 
 logger = logging.getLogger(__name__)
 
+_SETTINGS = ("PACKET_SIGNING_KEY", "PACKET_SIGNING_CERT")
 
-def _paths() -> tuple[Path, Path]:
-    if settings.PACKET_SIGNING_KEY or settings.PACKET_SIGNING_CERT:
-        if not (settings.PACKET_SIGNING_KEY and settings.PACKET_SIGNING_CERT):
-            raise ImproperlyConfigured(
-                "Set both PACKET_SIGNING_KEY and PACKET_SIGNING_CERT, or neither."
-            )
-        return Path(settings.PACKET_SIGNING_KEY), Path(settings.PACKET_SIGNING_CERT)
+
+def configured() -> bool:
+    """Whether a key and certificate are configured (else this instance makes its own)."""
+    return any(getattr(settings, name) or getattr(settings, f"{name}_FILE") for name in _SETTINGS)
+
+
+def profile() -> str:
+    """The PAdES level packets are signed at now: B-B without a timestamp authority."""
+    return settings.PACKET_SIGNATURE_PROFILE if timestamps.configured() else "B-B"
+
+
+def _generated_paths() -> tuple[Path, Path]:
     folder = settings.PACKET_SIGNING_DIR
     return folder / "packet-key.pem", folder / "packet-cert.pem"
 
@@ -95,18 +111,10 @@ def _generate(key_path: Path, cert_path: Path) -> None:
         partial.replace(path)
 
 
-def _in_own_thread(function, *args, **kwargs):
-    """pyHanko's synchronous calls start an asyncio event loop of their own, which fails in a
-    thread that already runs one (an ASGI server; Playwright in the tests): run them apart."""
-    with ThreadPoolExecutor(max_workers=1) as executor:
-        return executor.submit(function, *args, **kwargs).result()
-
-
 def ensure_key() -> tuple[Path, Path]:
-    """The key and certificate files, made first if this instance generates its own."""
-    key_path, cert_path = _paths()
-    if settings.PACKET_SIGNING_KEY or settings.PACKET_SIGNING_CERT:
-        return key_path, cert_path
+    """The generated key and certificate files, made first if missing. Only for an instance
+    with no key configured."""
+    key_path, cert_path = _generated_paths()
     if key_path.exists() and cert_path.exists():
         return key_path, cert_path
     key_path.parent.mkdir(parents=True, exist_ok=True)
@@ -118,38 +126,159 @@ def ensure_key() -> tuple[Path, Path]:
     return key_path, cert_path
 
 
+@dataclass(frozen=True)
+class Material:
+    """The signing key and certificate, and the CA's chain (PEM, empty when self-signed)."""
+
+    key: bytes
+    certificate: bytes
+    chain: bytes = b""
+
+
+def _configured_certificate() -> tuple[bytes, bytes]:
+    certificate = timestamps.pem_setting("PACKET_SIGNING_CERT")
+    if not certificate:
+        raise ImproperlyConfigured(_BOTH)
+    return certificate, timestamps.pem_setting("PACKET_SIGNING_CHAIN") or b""
+
+
+_BOTH = (
+    "Set both the packet signing key and certificate (PACKET_SIGNING_KEY or "
+    "PACKET_SIGNING_KEY_FILE, PACKET_SIGNING_CERT or PACKET_SIGNING_CERT_FILE), or neither."
+)
+
+
+def material() -> Material:
+    """The configured key material, else the generated one (made first when missing)."""
+    if configured():
+        key = timestamps.pem_setting("PACKET_SIGNING_KEY")
+        if not key:
+            raise ImproperlyConfigured(_BOTH)
+        return Material(key, *_configured_certificate())
+    key_path, cert_path = ensure_key()
+    return Material(key_path.read_bytes(), cert_path.read_bytes())
+
+
+def public_material() -> tuple[bytes, bytes] | None:
+    """The certificate and chain packets are checked against, without the key (a web process
+    need not be given it). None when this instance makes its own key and has not yet: a web
+    process that does not share the workers' key folder must not make a key of its own and
+    call every genuine packet foreign."""
+    if configured():
+        return _configured_certificate()
+    _, cert_path = _generated_paths()
+    return (cert_path.read_bytes(), b"") if cert_path.exists() else None
+
+
 @cache
-def _signer(key_path: Path, cert_path: Path) -> signers.SimpleSigner:
-    signer = signers.SimpleSigner.load(str(key_path), str(cert_path))
-    if signer is None:
-        raise RuntimeError(f"Cannot load the packet signing key {key_path}")
-    return signer
+def _signer(found: Material) -> signers.SimpleSigner:
+    try:
+        key = load_private_key_from_pemder_data(found.key, passphrase=None)
+        # A certificate file may hold the chain after the certificate.
+        certificate, *chain = load_certs_from_pemder_data(found.certificate)
+        chain += list(load_certs_from_pemder_data(found.chain)) if found.chain else []
+    except ValueError as error:
+        raise ImproperlyConfigured(f"The packet signing key or certificate: {error}") from error
+    return signers.SimpleSigner(
+        signing_cert=certificate,
+        signing_key=key,
+        cert_registry=SimpleCertificateStore.from_certs(chain),
+    )
 
 
-def certificate_path() -> Path | None:
-    """This instance's certificate file, or None when no packet has been signed yet. Only
-    signing makes a key: a web process that does not share the workers' key folder must not make
-    a key of its own and call every genuine packet foreign."""
-    _, cert_path = _paths()
-    return cert_path if cert_path.exists() else None
+def _roots(certificate: bytes, chain: bytes) -> list:
+    """What a packet validates to: the self-signed certificates of the configured chain (the
+    organisation's root), or the instance's own self-signed certificate."""
+    certificates = list(load_certs_from_pemder_data(certificate + chain))
+    # asn1crypto answers "yes", "maybe" or "no" (a string, always true).
+    return [c for c in certificates if c.self_signed != "no"] or certificates[-1:]
+
+
+@cache
+def _check_files(certificate: bytes, chain: bytes, tsa_trust: bytes | None) -> tuple[str, str]:
+    """The certificate and the trusted roots (ours and the timestamp authority's) as files,
+    for the checking process; written once per process, public data only."""
+    folder = Path(tempfile.mkdtemp(prefix="truststream-check-"))
+    cert_path = folder / "certificate.pem"
+    # Ours is the first certificate; a certificate file may hold its chain after it.
+    cert_path.write_bytes(_pem(next(iter(load_certs_from_pemder_data(certificate)))))
+    trust_path = folder / "trust.pem"
+    roots = _roots(certificate, chain)
+    roots += list(load_certs_from_pemder_data(tsa_trust)) if tsa_trust else []
+    trust_path.write_bytes(b"".join(_pem(root) for root in roots))
+    return str(cert_path), str(trust_path)
+
+
+def _pem(certificate) -> bytes:
+    return x509.load_der_x509_certificate(certificate.dump()).public_bytes(
+        serialization.Encoding.PEM
+    )
+
+
+def _without_duplicate_attachments(writer: IncrementalPdfFileWriter) -> None:
+    """WeasyPrint lists the attached snapshot twice in the catalog's /AF array; PDF/A-3 wants
+    each associated file once. Fixed in the signature's own incremental update."""
+    associated = writer.root.get("/AF")
+    if associated is None:
+        return
+    seen, kept = set(), generic.ArrayObject()
+    for entry in associated:
+        key = (entry.idnum, entry.generation) if hasattr(entry, "idnum") else id(entry)
+        if key not in seen:
+            seen.add(key)
+            kept.append(entry)
+    if len(kept) != len(associated):
+        writer.root["/AF"] = kept
+        writer.update_root()
+
+
+def _producer_as_in_xmp(writer: IncrementalPdfFileWriter) -> None:
+    """PDF/A wants the document information's Producer equal to the XMP's. pyHanko writes its
+    own name as the XMP's pdf:Producer in every update, but appends it to the information's
+    Producer when not already there ("WeasyPrint 70.0; pyHanko ..."): set the information's to
+    pyHanko's name first, and every later update leaves both alike."""
+    info = writer.prev.trailer_view.get("/Info")
+    entries = generic.DictionaryObject(info.get_object() if info is not None else {})
+    entries["/Producer"] = generic.TextStringObject(VENDOR)
+    writer.set_info(entries)
 
 
 def sign(pdf: bytes, *, reason: str) -> bytes:
-    """The PDF with a PAdES B-B signature over the whole file, as an incremental update."""
-    signer = _signer(*ensure_key())
+    """The PDF with a PAdES signature at `profile()` over the whole file, as incremental
+    updates (the signature; for B-LT and up the validation data; for B-LTA a document
+    timestamp), each keeping the file PDF/A-3."""
+    found = material()
+    signer = _signer(found)
+    level = profile()
+    long_term = level in ("B-LT", "B-LTA")
     metadata = signers.PdfSignatureMetadata(
         field_name=FIELD_NAME,
         subfilter=fields.SigSeedSubFilter.PADES,
         md_algorithm="sha256",
         reason=reason,
         location=settings.SITE_URL,
+        embed_validation_info=long_term,
+        use_pades_lta=level == "B-LTA",
+        # Signing fetches the CRLs and OCSP responses that go into the document.
+        validation_context=(
+            timestamps.validation_context(
+                extra_roots=_roots(found.certificate, found.chain), allow_fetching=True
+            )
+            if long_term
+            else None
+        ),
     )
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    _without_duplicate_attachments(writer)
+    _producer_as_in_xmp(writer)
     output = io.BytesIO()
-    _in_own_thread(
-        signers.sign_pdf,
-        IncrementalPdfFileWriter(io.BytesIO(pdf)),
-        metadata,
-        signer=signer,
+    timestamps.run(
+        signers.PdfSigner(
+            metadata,
+            signer=signer,
+            timestamper=timestamps.timestamper() if level != "B-B" else None,
+        ).async_sign_pdf,
+        writer,
         output=output,
     )
     return output.getvalue()
@@ -163,6 +292,8 @@ class SignatureCheck:
     ours: bool = False
     covers_whole_file: bool = False
     signed_at: datetime.datetime | None = None
+    level: str = ""  # the PAdES level found in the file: B-B, B-T, B-LT or B-LTA
+    timestamped_at: datetime.datetime | None = None  # the authority's time over the signature
     problem: str = ""  # why the file could not be checked at all
 
     @property
@@ -184,6 +315,19 @@ class SignatureCheck:
         if not self.covers_whole_file:
             return "The signature is intact, but content was added to the file after signing."
         return "The signature is intact and was made with this instance's key."
+
+    @property
+    def time_statement(self) -> str:
+        """What the file says of when it was signed, for the verify page."""
+        if self.timestamped_at is not None:
+            return (
+                f"PAdES {self.level}: a timestamp authority attests the signature existed at "
+                f"{self.timestamped_at:%Y-%m-%d %H:%M:%S} UTC."
+            )
+        return (
+            "PAdES B-B: no trusted time. The signing time is this instance's own clock, "
+            "which nobody else attests."
+        )
 
 
 @contextmanager
@@ -212,14 +356,16 @@ def check(pdf: bytes | IO[bytes]) -> SignatureCheck:
     PACKET_VERIFY_SECONDS and held to a memory limit, so that no file can hold up the process
     that asked or take its memory.
     """
-    cert_path = certificate_path()
+    public = public_material()
+    tsa_trust = timestamps.pem_setting("PACKET_TSA_TRUST")
+    cert_path, trust_path = _check_files(*public, tsa_trust) if public else ("", "")
     seconds = settings.PACKET_VERIFY_SECONDS
     with _local_path(pdf) as path:
-        command = [sys.executable, "-m", "signoffs.pdfcheck", path, str(cert_path or "")]
+        command = [sys.executable, "-m", "signoffs.pdfcheck", path, cert_path]
         try:
             # Our own module and paths we chose; no shell, nothing the uploader wrote.
             done = subprocess.run(  # noqa: S603
-                [*command, str(seconds)],
+                [*command, str(seconds), trust_path],
                 capture_output=True,
                 timeout=seconds,
                 cwd=settings.BASE_DIR,
@@ -240,7 +386,8 @@ def check(pdf: bytes | IO[bytes]) -> SignatureCheck:
             "this server allows.",
         )
     found = json.loads(done.stdout)
-    signed_at = found.pop("signed_at", None)
-    return SignatureCheck(
-        **found, signed_at=datetime.datetime.fromisoformat(signed_at) if signed_at else None
-    )
+    times = {
+        name: datetime.datetime.fromisoformat(found[name]) if found.get(name) else None
+        for name in ("signed_at", "timestamped_at")
+    }
+    return SignatureCheck(**{**found, **times})

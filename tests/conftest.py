@@ -257,3 +257,27 @@ def s3_storage(s3_endpoint, settings, tmp_path):
     settings.STORAGES = {**settings.STORAGES, "default": storage}
     settings.MEDIA_ROOT = tmp_path / "web-media"
     return bucket
+
+
+@pytest.fixture(scope="session")
+def local_pki(tmp_path_factory):
+    """The test PKI and timestamp authority (tests/pki), served on loopback for the run."""
+    from tests import pki
+
+    served = pki.start(tmp_path_factory.mktemp("pki"))
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def signing_with(local_pki, settings):
+    """`signing_with(profile)`: packets signed with the test CA's certificate at `profile`,
+    and seals timestamped, by the local authority."""
+
+    def configure(profile: str):
+        for name, value in local_pki.signing_settings().items():
+            setattr(settings, name, value)
+        settings.PACKET_SIGNATURE_PROFILE = profile
+        return local_pki
+
+    return configure

@@ -62,6 +62,35 @@ class AuditSeal(models.Model):
         return f"Seal {self.number} of plan {self.plan_id}"
 
 
+class SealTimestamp(models.Model):
+    """An RFC 3161 token from the timestamp authority over a seal's plan, number and digest
+    (see `truststream.audit.seals.timestamp_data`), asked for after the seal's transaction
+    committed. Whoever rewrites the history a token covers cannot make the token anew: the
+    authority signs it."""
+
+    # No foreign-key constraint in the database, as for the event tables: the seal table's own
+    # TRUNCATE trigger must be what refuses, and seals are never deleted anyway.
+    seal = models.OneToOneField(
+        AuditSeal, on_delete=models.PROTECT, related_name="timestamp", db_constraint=False
+    )
+    token = models.BinaryField()
+    # The authority's time in the token, kept beside it to be listed without parsing it.
+    stamped_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["seal_id"]
+        triggers = [
+            pgtrigger.Protect(
+                name="seal_timestamp_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            ),
+            refuse_truncate("seal_timestamp_no_truncate"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Timestamp of seal {self.seal_id} at {self.stamped_at:%Y-%m-%d %H:%M:%S}"
+
+
 class SealedContext(models.Model):
     """An audit context (`pghistory_context` row) that a seal covers: from then on the
     context refuses to change (see `AuditContext`)."""

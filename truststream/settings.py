@@ -322,6 +322,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "signoffs.tasks.packets_requeue",
         "schedule": env_int("PACKET_SWEEP_SECONDS", 30),
     },
+    # Seals whose timestamp token could not be had when they were taken (the TSA was away).
+    "seals-timestamp": {"task": "truststream.tasks.seals_timestamp", "schedule": 600},
     "notifications-digest": {
         "task": "truststream.tasks.notifications_digest",
         "schedule": crontab(hour=env_int("NOTIFICATION_DIGEST_HOUR", 7), minute=0),
@@ -489,9 +491,32 @@ PACKET_AUDIT_EVENTS = env_int("PACKET_AUDIT_EVENTS", 2000)
 PACKET_VERIFY_MAX_BYTES = env_int("PACKET_VERIFY_MAX_BYTES", 25 * 1024 * 1024)
 PACKET_VERIFY_SECONDS = env_int("PACKET_VERIFY_SECONDS", 20)
 PACKET_VERIFY_PER_MINUTE = env_int("PACKET_VERIFY_PER_MINUTE", 10)
-# The key and certificate (PEM files) packets are signed with. When both are unset, a key and a
-# self-signed certificate are made on first use under PACKET_SIGNING_DIR.
+# The key, certificate and CA chain packets are signed with: each as PEM text in the variable
+# itself, or as the path of a file (a mounted secret) in its _FILE twin. With no key and no
+# certificate configured, a key and a self-signed certificate are made on first use under
+# PACKET_SIGNING_DIR (`check --deploy` warns); a process never makes one when either is set.
 PACKET_SIGNING_KEY = env_str("PACKET_SIGNING_KEY")
+PACKET_SIGNING_KEY_FILE = env_str("PACKET_SIGNING_KEY_FILE")
 PACKET_SIGNING_CERT = env_str("PACKET_SIGNING_CERT")
+PACKET_SIGNING_CERT_FILE = env_str("PACKET_SIGNING_CERT_FILE")
+# The issuing CA's certificates up to and including its root: packets validate to that root.
+PACKET_SIGNING_CHAIN = env_str("PACKET_SIGNING_CHAIN")
+PACKET_SIGNING_CHAIN_FILE = env_str("PACKET_SIGNING_CHAIN_FILE")
 PACKET_SIGNING_DIR = Path(env_str("PACKET_SIGNING_DIR", str(BASE_DIR / "var" / "signing")))
+# An RFC 3161 timestamp authority: packets get trusted time (PAdES B-T and up) and every audit
+# seal gets a token over its digest. Without one, packets are PAdES B-B whatever the profile.
+PACKET_TSA_URL = env_str("PACKET_TSA_URL")
+PACKET_TSA_SECONDS = env_int("PACKET_TSA_SECONDS", 10)
+# The roots a timestamp authority's certificate must chain to (PEM text, or a file); unset: the
+# operating system's trusted roots.
+PACKET_TSA_TRUST = env_str("PACKET_TSA_TRUST")
+PACKET_TSA_TRUST_FILE = env_str("PACKET_TSA_TRUST_FILE")
+PACKET_SIGNATURE_PROFILES = ("B-B", "B-T", "B-LT", "B-LTA")
+PACKET_SIGNATURE_PROFILE = env_str(
+    "PACKET_SIGNATURE_PROFILE", "B-LTA" if PACKET_TSA_URL else "B-B"
+).upper()
+if PACKET_SIGNATURE_PROFILE not in PACKET_SIGNATURE_PROFILES:
+    raise ImproperlyConfigured(
+        f"PACKET_SIGNATURE_PROFILE must be one of {', '.join(PACKET_SIGNATURE_PROFILES)}."
+    )
 PACKET_SIGNER_NAME = env_str("PACKET_SIGNER_NAME", "TrustStram Readiness")

@@ -106,3 +106,24 @@ def tokens_revoked_email(user_id: int, names: list[str], reason: str) -> None:
         from_email=None,
         recipient_list=[user.email],
     )
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def seal_timestamp(seal_id: int) -> None:
+    """Ask the timestamp authority for a seal's token after the seal committed; retried while
+    the authority is away, then left to `seals_timestamp`."""
+    from truststream.audit import seal_timestamp as seal_timestamp_service
+
+    seal_timestamp_service(seal_id=seal_id)
+
+
+@shared_task
+@once_per(max(1, settings.CELERY_BEAT_SCHEDULE["seals-timestamp"]["schedule"] * 9 // 10))
+def seals_timestamp() -> None:
+    """Every ten minutes, with an authority configured: queue the seals still without a token."""
+    from truststream.audit import seals_without_timestamp
+
+    if not settings.PACKET_TSA_URL:
+        return
+    for seal_id in seals_without_timestamp(limit=500):
+        seal_timestamp.delay(seal_id)

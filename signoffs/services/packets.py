@@ -318,7 +318,10 @@ def _packet_pdf(packet: ReadinessPacket) -> bytes:
     latest = list(events[: settings.PACKET_AUDIT_EVENTS])
     total = len(latest) if len(latest) < settings.PACKET_AUDIT_EVENTS else events.count()
     html = packets.packet_html(
-        packet, audit_rows=describe_events(list(reversed(latest))), audit_total=total
+        packet,
+        audit_rows=describe_events(list(reversed(latest))),
+        audit_total=total,
+        signature_profile=pdfsign.profile(),
     )
     pdf = packets.render_pdf(html, packet.snapshot)
     if len(pdf) > settings.PACKET_MAX_BYTES:

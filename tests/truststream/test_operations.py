@@ -73,21 +73,47 @@ def test_debug_is_off_unless_set():
     assert result.stdout.split() == ["False", "True"]
 
 
-def test_check_deploy_is_clean_with_production_variables():
-    result = subprocess.run(
+def _check_deploy(**env) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         env=_production_env(
             DJANGO_SETTINGS_MODULE="truststream.settings",
             SECRET_KEY="a-long-random-production-secret-" + "k" * 40,
             ALLOWED_HOSTS="readiness.example.com",
+            **env,
         ),
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_check_deploy_is_clean_with_production_variables(tmp_path):
+    for name in ("key", "cert"):
+        (tmp_path / f"{name}.pem").write_text("mounted secret")
+    result = _check_deploy(
+        PACKET_SIGNING_KEY_FILE=str(tmp_path / "key.pem"),
+        PACKET_SIGNING_CERT_FILE=str(tmp_path / "cert.pem"),
+    )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_of_a_packet_key_not_configured_or_not_there(tmp_path):
+    result = _check_deploy()
+    assert result.returncode != 0
+    assert "signoffs.W001" in result.stderr and "No packet signing key" in result.stderr
+
+    result = _check_deploy(
+        PACKET_SIGNING_KEY_FILE=str(tmp_path / "missing.pem"),
+        PACKET_SIGNING_CERT=("-----BEGIN CERTIFICATE-----\n"),
+        PACKET_SIGNATURE_PROFILE="B-LTA",
+    )
+    assert "signoffs.W001" not in result.stderr
+    assert "signoffs.E001" in result.stderr and "missing.pem" in result.stderr
+    # A profile above B-B with no timestamp authority stays B-B, and says so.
+    assert "signoffs.W002" in result.stderr
 
 
 def test_audit_events_carry_the_acting_user_and_the_request(client_for, outsider):

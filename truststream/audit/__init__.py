@@ -33,6 +33,9 @@ _EXPORTS = {
     "plan_events": "seals",
     "seal_references_register": "seals",
     "seal_take": "seals",
+    "seal_timestamp": "seals",
+    "seals_without_timestamp": "seals",
+    "timestamps_summary": "seals",
     "verify": "seals",
 }
 

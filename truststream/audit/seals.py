@@ -11,8 +11,16 @@ records those contexts in `SealedContext`, after which the database refuses to c
 Higher apps register what cites a seal (a packet prints the digest of the seal it was taken
 at) with `seal_references_register`; `verify` checks each citation against the chain, which is
 how the removal of the newest seals, which no later seal chains to, is caught.
+
+With a timestamp authority configured (PACKET_TSA_URL), each seal gets an RFC 3161 token over
+its plan, number and digest, asked for after the seal's transaction commits (a sign-off never
+waits for, or fails with, the authority). Someone with full database access can rewrite events
+and recompute every digest after them, but cannot make the authority's tokens anew: `verify`
+checks each token against its seal, so a rewrite of anything sealed before the newest token is
+caught.
 """
 
+import datetime
 import hashlib
 import json
 from collections import defaultdict
@@ -22,12 +30,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
-from django.db.models import Max
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max
 from django.db.models.fields.files import FieldFile
 from pghistory.core import event_models
 
-from truststream.models import AuditSeal, SealedContext
+from truststream import timestamps
+from truststream.models import AuditSeal, SealedContext, SealTimestamp
 
 # The label an event table was first sealed under, for event models renamed since: seals name
 # tables by label (in each event's digest, in `marks` and in the order tables are chained), so
@@ -158,7 +167,7 @@ def seal_take(*, plan_id: int, reason: str) -> AuditSeal:
         [SealedContext(context_id=context_id) for context_id in chained.context_ids],
         ignore_conflicts=True,
     )
-    return AuditSeal.objects.create(
+    seal = AuditSeal.objects.create(
         plan_id=plan_id,
         number=(previous.number + 1) if previous else 1,
         reason=reason[:200],
@@ -166,6 +175,48 @@ def seal_take(*, plan_id: int, reason: str) -> AuditSeal:
         event_count=chained.count,
         previous_digest=previous_digest,
         digest=chained.digest,
+    )
+    if timestamps.configured():
+        from truststream.tasks import seal_timestamp as seal_timestamp_task
+
+        # robust: with Redis away the seal stands; the periodic sweep asks for its token later.
+        transaction.on_commit(lambda: seal_timestamp_task.delay(seal.pk), robust=True)
+    return seal
+
+
+def timestamp_data(seal: AuditSeal) -> bytes:
+    """What a seal's token is over: its plan, number and digest, so that a token cannot be
+    moved to another seal."""
+    return f"truststream-seal:{seal.plan_id}:{seal.number}:{seal.digest}".encode("ascii")
+
+
+def seal_timestamp(*, seal_id: int) -> SealTimestamp | None:
+    """Ask the authority for the seal's token and keep it (once); run by the worker. The
+    token is checked before it is kept, so that a wrong answer is an error now, not a broken
+    chain later."""
+    seal = AuditSeal.objects.filter(pk=seal_id).first()
+    if seal is None:
+        return None
+    existing = SealTimestamp.objects.filter(seal=seal).first()
+    if existing is not None:
+        return existing
+    data = timestamp_data(seal)
+    token = timestamps.token_request(data)
+    stamped_at = timestamps.token_check(token, data)
+    try:
+        with transaction.atomic():
+            return SealTimestamp.objects.create(seal=seal, token=token, stamped_at=stamped_at)
+    except IntegrityError:
+        # Two workers asked at once; the first token kept is the seal's.
+        return SealTimestamp.objects.get(seal=seal)
+
+
+def seals_without_timestamp(limit: int) -> list[int]:
+    """The seals still waiting for a token, oldest first."""
+    return list(
+        AuditSeal.objects.filter(timestamp__isnull=True)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:limit]
     )
 
 
@@ -222,6 +273,15 @@ def _seal_problem(seal: AuditSeal, previous: AuditSeal | None) -> str:
         return f"it sealed {seal.event_count} events, {chained.count} are there now"
     if chained.digest != seal.digest:
         return "an event it sealed, or the context it was made in, was altered"
+    stamp = getattr(seal, "timestamp", None)
+    if stamp is not None:
+        try:
+            timestamps.token_check(bytes(stamp.token), timestamp_data(seal))
+        except timestamps.TokenInvalid as error:
+            return (
+                f"its timestamp of {stamp.stamped_at:%Y-%m-%d %H:%M:%S} UTC does not hold "
+                f"({error}): what it sealed, or a seal before it, was rewritten since"
+            )
     return ""
 
 
@@ -241,7 +301,8 @@ def verify(plan_id: int | None = None) -> tuple[int, Break | None]:
     for plan in sorted(plan_ids):
         digests = {}
         previous = None
-        for seal in seals.filter(plan_id=plan).order_by("number").iterator():
+        plan_seals = seals.filter(plan_id=plan).select_related("timestamp").order_by("number")
+        for seal in plan_seals.iterator():
             problem = _seal_problem(seal, previous)
             if problem:
                 return checked, Break(plan, _seal_link(seal), problem)
@@ -257,3 +318,19 @@ def verify(plan_id: int | None = None) -> tuple[int, Break | None]:
                 continue
             return checked, Break(plan, reference.cited_by, problem)
     return checked, None
+
+
+@dataclass
+class TimestampSummary:
+    count: int
+    newest: datetime.datetime | None
+
+
+def timestamps_summary(plan_id: int | None = None) -> TimestampSummary:
+    """How many seals carry a token, and the authority's newest time: everything sealed before
+    it is beyond rewriting unseen."""
+    stamps = SealTimestamp.objects.all()
+    if plan_id is not None:
+        stamps = stamps.filter(seal__plan_id=plan_id)
+    found = stamps.aggregate(count=Count("pk"), newest=Max("stamped_at"))
+    return TimestampSummary(found["count"], found["newest"])
