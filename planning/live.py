@@ -40,14 +40,38 @@ def _key(plan_id: int, what: str) -> str:
     return f"{prefix}:live:plan:{plan_id}:{what}"
 
 
+def _start() -> int:
+    # Where a plan's count starts when Redis has no count for it: the clock in milliseconds.
+    # Panels are cached under the version (planning.reads), so a version must never be handed
+    # out twice; a count that Redis lost starts again past every number it gave before.
+    return time.time_ns() // 1_000_000
+
+
+def peek(plan_id: int) -> int | None:
+    """The plan's version, or None when Redis has no count for it yet."""
+    value = _client().get(_key(plan_id, "version"))
+    return None if value is None else int(value)
+
+
 def version(plan_id: int) -> int:
-    return int(_client().get(_key(plan_id, "version")) or 0)
+    """The plan's version, starting its count if Redis has none."""
+    key = _key(plan_id, "version")
+    value = _client().get(key)
+    if value is None:
+        _client().set(key, _start(), nx=True)
+        value = _client().get(key)
+    return int(value)
 
 
 def bump(plan_id: int, **kwargs) -> None:
-    """The plan changed: every open page of it reloads its content at its next poll. Also the
-    receiver of `plan_content_changed`, sent after the change committed."""
-    _client().incr(_key(plan_id, "version"))
+    """The plan changed: every open page of it reloads its content at its next poll, and
+    what was cached under the old version is no longer read. Also the receiver of
+    `plan_content_changed`, sent after the change committed."""
+    key = _key(plan_id, "version")
+    pipe = _client().pipeline()
+    pipe.set(key, _start(), nx=True)
+    pipe.incr(key)
+    pipe.execute()
 
 
 def bump_on_commit(plan_id: int) -> None:
