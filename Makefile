@@ -42,7 +42,9 @@ clean-var:
 	rm -rf var
 
 bench: setup
+	bin/system-packages
 	$(EMBEDDED) exec -- $(PY) bench/planning_bench.py
 	$(EMBEDDED) exec -- $(PY) bench/checklists_bench.py
 	$(EMBEDDED) exec -- $(PY) bench/packets_bench.py
 	$(EMBEDDED) exec -- $(PY) bench/live_bench.py
+	$(EMBEDDED) exec -- $(PY) bench/pages_bench.py
