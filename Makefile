@@ -48,3 +48,4 @@ bench: setup
 	$(EMBEDDED) exec -- $(PY) bench/packets_bench.py
 	$(EMBEDDED) exec -- $(PY) bench/live_bench.py
 	$(EMBEDDED) exec -- $(PY) bench/pages_bench.py
+	$(EMBEDDED) exec -- $(PY) bench/volume_bench.py
