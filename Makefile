@@ -44,10 +44,13 @@ clean-var:
 	rm -rf var
 
 bench: setup
+	bin/system-packages
 	$(EMBEDDED) exec -- $(PY) bench/planning_bench.py
 	$(EMBEDDED) exec -- $(PY) bench/checklists_bench.py
 	$(EMBEDDED) exec -- $(PY) bench/packets_bench.py
 	$(EMBEDDED) exec -- $(PY) bench/live_bench.py
+	$(EMBEDDED) exec -- $(PY) bench/pages_bench.py
+	$(EMBEDDED) exec -- $(PY) bench/volume_bench.py
 	# These two start their own private Postgres and Redis (ports from BENCH_PORT, 8350).
 	$(PY) bench/faults_bench.py
 	$(PY) bench/scale_bench.py

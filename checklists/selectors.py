@@ -8,15 +8,21 @@ from checklists.models import (
     EvidenceLink,
     ReadinessScore,
 )
+from planning import reads
 from planning.models import DeploymentPlan
-from planning.selectors import active_plan_ids
+from planning.selectors import active_plan_ids, plan_members
 
 
 def plan_checklists(plan: DeploymentPlan) -> list[Checklist]:
     """The plan's checklists with their items, evidence and who changed what.
 
-    Four queries whatever the number of items.
+    Four queries whatever the number of items, once per request: the snapshot and the
+    readiness matrix read the items from here when a panel has already asked.
     """
+    return reads.once(plan, "checklists", lambda: _plan_checklists(plan))
+
+
+def _plan_checklists(plan: DeploymentPlan) -> list[Checklist]:
     items = ChecklistItem.objects.select_related("changed_by", "assignee").prefetch_related(
         Prefetch("links", queryset=EvidenceLink.objects.order_by("added_at", "id")),
         Prefetch("files", queryset=EvidenceFile.objects.select_related("added_by").order_by("id")),
@@ -39,22 +45,33 @@ def plan_checklists(plan: DeploymentPlan) -> list[Checklist]:
 
 
 def current_scores(plan: DeploymentPlan) -> dict[str, ReadinessScore]:
+    """The latest score of each category. One query, once per request."""
     latest = (
         plan.readiness_scores.select_related("scored_by")
         .order_by("category", "-scored_at", "-id")
         .distinct("category")
     )
-    return {score.category: score for score in latest}
+    return reads.once(plan, "scores", lambda: {score.category: score for score in latest})
 
 
 def readiness(plan: DeploymentPlan) -> matrix.Readiness:
-    """The plan's readiness matrix. Two queries whatever the number of items."""
-    items = ChecklistItem.objects.filter(plan=plan).select_related("checklist")
-    return matrix.compute(
-        plan.playbook.definition["readiness"],
-        list(items.order_by("checklist__position", "position")),
-        current_scores(plan),
-    )
+    """The plan's readiness matrix. Two queries whatever the number of items (none for the
+    items when the page has read its checklists already), once per request."""
+    return reads.once(plan, "readiness", lambda: _readiness(plan))
+
+
+def _readiness(plan: DeploymentPlan) -> matrix.Readiness:
+    checklists = reads.known(plan, "checklists")
+    if checklists is not None:
+        # In checklist order, then item order, as the query below gives them.
+        items = [item for checklist in checklists for item in checklist.item_list]
+    else:
+        items = list(
+            ChecklistItem.objects.filter(plan=plan)
+            .select_related("checklist")
+            .order_by("checklist__position", "position")
+        )
+    return matrix.compute(plan.playbook.definition["readiness"], items, current_scores(plan))
 
 
 def score_history(plan: DeploymentPlan, limit: int = 50) -> QuerySet[ReadinessScore]:
@@ -80,7 +97,7 @@ def thread_context(plan: DeploymentPlan, user, *, task=None, item=None) -> dict:
     from checklists.models import Comment
 
     thread = Comment.objects.filter(plan=plan, task=task, item=item).select_related("author")
-    members = plan.memberships.select_related("user").order_by("user__username")
+    members = sorted(plan_members(plan), key=lambda membership: membership.user.get_username())
     if item is not None:
         target = f"item:{item.pk}"
     elif task is not None:

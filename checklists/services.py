@@ -95,9 +95,14 @@ def item_set_state(
     first, so the version read here cannot move before the change. A replaced note is not
     lost: the audit trail keeps every version of it.
     """
-    plan_lock_writable(item.plan)
     if version is None:
+        # Changing the item as it is now: the version must not move before the change.
+        plan_lock_writable(item.plan)
         version = ChecklistItem.objects.values_list("version", flat=True).get(pk=item.pk)
+    else:
+        # Compare-and-set guards the item; the plan's lock only has to keep archives and
+        # signatures out, not the changes of other items.
+        plan_lock_writable(item.plan, shared=True)
     if state not in State.values:
         raise ValidationError(
             {"state": f"{state!r} is not a state: use {', '.join(State.values)}."}
@@ -167,7 +172,7 @@ def _check_link(url: str) -> None:
 
 @transaction.atomic
 def item_update_note(*, item: ChecklistItem, actor, note: str, version: int) -> ChecklistItem:
-    plan_lock_writable(item.plan)
+    plan_lock_writable(item.plan, shared=True)  # compare-and-set guards the item
     return _compare_and_set(item, version, actor, note=_clean_note(note))
 
 

@@ -18,7 +18,7 @@ from django.http import Http404, HttpResponseNotAllowed
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import assign_perm, remove_perm
 
-from planning import live
+from planning import live, reads
 from planning.models import DeploymentPlan, PlanMembership
 
 VIEW = "view_deploymentplan"
@@ -119,10 +119,16 @@ def plan_view(perm: str = VIEW, methods: tuple[str, ...] = ("GET",)):
         @wraps(view)
         @login_required
         def wrapper(request, plan_id: int, *args, **kwargs):
-            plan = get_plan_for_user(request.user, plan_id)
             # Before the page reads the plan: a change committing while it renders is then
             # newer than what the page's poller says it has seen, and is fetched.
-            request.live_version = live.version(plan.pk)
+            seen = live.peek(plan_id)
+            plan = get_plan_for_user(request.user, plan_id)
+            request.live_version = live.version(plan.pk) if seen is None else seen
+            if request.method in ("GET", "HEAD"):
+                # A page changes nothing: its panels share what each reads of the plan, and
+                # what depends on the plan's content alone is cached under the version read
+                # before the plan (none when the count only started now).
+                reads.remember(plan, seen)
             if request.method not in allowed:
                 return HttpResponseNotAllowed(sorted(allowed))
             if perm not in plan.permissions:

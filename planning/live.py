@@ -45,23 +45,52 @@ def _key(plan_id: int, what: str) -> str:
 
 
 # While Redis is away, live updates pause and nothing else does: the version reads as 0 (each
-# open page reloads its content once, then keeps it until a change after Redis is back), a
-# change's bump is dropped with a warning, and each person sees only themselves as here.
+# open page reloads its content once, then keeps it until a change after Redis is back), no
+# panel is cached (`peek` says there is no count), a change's bump is dropped with a warning,
+# and each person sees only themselves as here.
+
+
+def _start() -> int:
+    # Where a plan's count starts when Redis has no count for it: the clock in milliseconds.
+    # Panels are cached under the version (planning.reads), so a version must never be handed
+    # out twice; a count that Redis lost starts again past every number it gave before.
+    return time.time_ns() // 1_000_000
+
+
+def peek(plan_id: int) -> int | None:
+    """The plan's version, or None when Redis has no count for it yet (or is away)."""
+    try:
+        value = _client().get(_key(plan_id, "version"))
+    except UNAVAILABLE as error:
+        logger.warning("Live updates paused, Redis unavailable: %s", error)
+        return None
+    return None if value is None else int(value)
 
 
 def version(plan_id: int) -> int:
+    """The plan's version, starting its count if Redis has none; 0 while Redis is away."""
+    key = _key(plan_id, "version")
     try:
-        return int(_client().get(_key(plan_id, "version")) or 0)
+        value = _client().get(key)
+        if value is None:
+            _client().set(key, _start(), nx=True)
+            value = _client().get(key)
     except UNAVAILABLE as error:
         logger.warning("Live updates paused, Redis unavailable: %s", error)
         return 0
+    return int(value)
 
 
 def bump(plan_id: int, **kwargs) -> None:
-    """The plan changed: every open page of it reloads its content at its next poll. Also the
-    receiver of `plan_content_changed`, sent after the change committed."""
+    """The plan changed: every open page of it reloads its content at its next poll, and
+    what was cached under the old version is no longer read. Also the receiver of
+    `plan_content_changed`, sent after the change committed."""
+    key = _key(plan_id, "version")
     try:
-        _client().incr(_key(plan_id, "version"))
+        pipe = _client().pipeline()
+        pipe.set(key, _start(), nx=True)
+        pipe.incr(key)
+        pipe.execute()
     except UNAVAILABLE as error:
         logger.warning("Live update of plan %s dropped, Redis unavailable: %s", plan_id, error)
 

@@ -7,6 +7,7 @@ from django.core import signing
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from planning import reads
 from planning.models import (
     DeploymentPlan,
     Invitation,
@@ -46,8 +47,13 @@ def plans_for_user(
     )
 
 
-def plan_members(plan: DeploymentPlan) -> QuerySet[PlanMembership]:
-    return plan.memberships.select_related("user").order_by("user__email")
+def plan_members(plan: DeploymentPlan) -> list[PlanMembership]:
+    """The plan's members with their users, by email. One query, once per request."""
+    return reads.once(
+        plan,
+        "members",
+        lambda: list(plan.memberships.select_related("user").order_by("user__email")),
+    )
 
 
 def plan_invitations(plan: DeploymentPlan) -> QuerySet[Invitation]:
@@ -105,16 +111,16 @@ class PhaseColumn:
 @dataclass
 class Board:
     phases: list[PhaseColumn]
-    items: list[Task]
+    tasks: list[Task]
     today: datetime.date
 
     @property
     def total(self) -> int:
-        return len(self.items)
+        return len(self.tasks)
 
     @property
     def done(self) -> int:
-        return sum(item.status == Task.Status.DONE for item in self.items)
+        return sum(task.status == Task.Status.DONE for task in self.tasks)
 
     @property
     def percent(self) -> int:
@@ -122,34 +128,40 @@ class Board:
 
     @property
     def overdue(self) -> list[Task]:
-        return [item for item in self.items if item.is_overdue]
+        return [task for task in self.tasks if task.is_overdue]
 
 
 def today() -> datetime.date:
     return timezone.localdate()
 
 
-def mark_overdue(items, today: datetime.date) -> None:
+def mark_overdue(tasks, today: datetime.date) -> None:
     """Set `is_overdue` on each task: not done and due before today."""
-    for item in items:
-        item.is_overdue = item.status != Task.Status.DONE and item.due_on < today
+    for task in tasks:
+        task.is_overdue = task.status != Task.Status.DONE and task.due_on < today
 
 
 def board(plan: DeploymentPlan, today: datetime.date | None = None) -> Board:
     """The plan's phases with their tasks grouped as the playbook groups them.
 
-    Two queries whatever the number of tasks.
+    Two queries whatever the number of tasks, once per request (the snapshot reads its tasks
+    from here too).
     """
-    today = today or timezone.localdate()
+    if today is None:
+        return reads.once(plan, "board", lambda: _board(plan, timezone.localdate()))
+    return _board(plan, today)
+
+
+def _board(plan: DeploymentPlan, today: datetime.date) -> Board:
     columns = {phase.pk: PhaseColumn(phase) for phase in plan.phases.order_by("number")}
-    items = list(plan.tasks.select_related("assignee").order_by("phase__number", "position", "id"))
-    mark_overdue(items, today)
-    for item in items:
-        column = columns[item.phase_id]
-        column.by_group.setdefault(item.group, []).append(item)
+    tasks = list(plan.tasks.select_related("assignee").order_by("phase__number", "position", "id"))
+    mark_overdue(tasks, today)
+    for task in tasks:
+        column = columns[task.phase_id]
+        column.by_group.setdefault(task.group, []).append(task)
         column.total += 1
-        column.done += item.status == Task.Status.DONE
-    return Board(phases=list(columns.values()), items=items, today=today)
+        column.done += task.status == Task.Status.DONE
+    return Board(phases=list(columns.values()), tasks=tasks, today=today)
 
 
 def active_plan_ids(user) -> QuerySet:
@@ -175,9 +187,23 @@ def open_tasks_of(user, today: datetime.date | None = None) -> list[Task]:
     return items
 
 
+def document_rows(plan: DeploymentPlan) -> list[PlanningDocument]:
+    """The register in the playbook's order, with owners. One query, once per request."""
+    return reads.once(
+        plan,
+        "documents",
+        lambda: list(plan.documents.select_related("owner").order_by("position")),
+    )
+
+
+def requirement_specs(plan: DeploymentPlan) -> list:
+    """The plan's requirement templates with their values. One query, once per request."""
+    return reads.once(plan, "requirements", lambda: list(plan.requirements.order_by("id")))
+
+
 def plan_documents(plan: DeploymentPlan):
     """The register grouped by category, in the playbook's order."""
-    documents = plan.documents.select_related("owner").order_by("position")
+    documents = document_rows(plan)
     grouped: dict[str, list] = {}
     for document in documents:
         grouped.setdefault(document.category, []).append(document)

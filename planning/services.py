@@ -5,7 +5,7 @@ import hashlib
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Max
 from django.urls import reverse
 from django.utils import timezone
@@ -87,14 +87,29 @@ def _lock_plan(plan: DeploymentPlan) -> DeploymentPlan:
     return DeploymentPlan.objects.select_for_update().get(pk=plan.pk)
 
 
-def plan_lock_writable(plan: DeploymentPlan, *, content: bool = True) -> DeploymentPlan:
+def _share_plan(plan: DeploymentPlan) -> DeploymentPlan:
+    # FOR SHARE: held by any number of changes at once, and exclusive of FOR UPDATE.
+    table = connection.ops.quote_name(DeploymentPlan._meta.db_table)
+    query = f"SELECT * FROM {table} WHERE id = %s FOR SHARE"  # noqa: S608 - the model's table
+    return DeploymentPlan.objects.raw(query, [plan.pk])[0]
+
+
+def plan_lock_writable(
+    plan: DeploymentPlan, *, content: bool = True, shared: bool = False
+) -> DeploymentPlan:
     """Lock the plan and return it fresh, unless it is archived.
 
     Every change to a plan's content takes this lock first, so that a change cannot slip in
-    beside an archive happening at the same moment. `content=False` is for writes beside the
-    content (a packet request) that need the same guarantee but change nothing signed.
+    beside an archive happening at the same moment, nor between a signer's snapshot and their
+    signature. `content=False` is for writes beside the content (a packet request) that need
+    the same guarantee but change nothing signed.
+
+    `shared=True` is for a change to one part of the plan that guards that part itself
+    (compare-and-set on a checklist item's version): it still waits for an archive, a
+    signature or a packet request, and they for it, but changes of other parts at the same
+    moment no longer queue behind each other for the whole of their transactions.
     """
-    plan = _lock_plan(plan)
+    plan = _share_plan(plan) if shared else _lock_plan(plan)
     if plan.is_archived:
         raise ValidationError("This plan is archived. Restore it before changing it.")
     if content:

@@ -38,7 +38,7 @@ def render(board: Board) -> SafeString:
         return mark_safe("")
     first = min(column.phase.starts_on for column in board.phases)
     last = max(
-        [column.phase.ends_on for column in board.phases] + [item.due_on for item in board.items]
+        [column.phase.ends_on for column in board.phases] + [task.due_on for task in board.tasks]
     )
     last = min(last, first + datetime.timedelta(days=MAX_DAYS - 1))
     days = (last - first).days + 1

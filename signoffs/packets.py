@@ -80,7 +80,7 @@ def _phase_names(sections: dict) -> list[str]:
 
 
 def timeline_picture(data: dict, today: datetime.date):
-    columns, items = [], []
+    columns, tasks = [], []
     for name in _phase_names(data["sections"]):
         phase = data["sections"][name]
         column = PhaseColumn(
@@ -92,14 +92,14 @@ def timeline_picture(data: dict, today: datetime.date):
             )
         )
         for task in phase["tasks"]:
-            item = SimpleNamespace(
+            entry = SimpleNamespace(
                 title=task["title"], status=task["status"], due_on=_date(task["due_on"])
             )
-            column.by_group.setdefault(task["group"], []).append(item)
-            items.append(item)
+            column.by_group.setdefault(task["group"], []).append(entry)
+            tasks.append(entry)
         columns.append(column)
-    mark_overdue(items, today)
-    return timeline_svg(Board(phases=columns, items=items, today=today))
+    mark_overdue(tasks, today)
+    return timeline_svg(Board(phases=columns, tasks=tasks, today=today))
 
 
 def readiness_picture(data: dict):

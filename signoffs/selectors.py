@@ -11,9 +11,14 @@ from django.db.models import OuterRef, Q, Subquery
 
 from checklists.models import ChecklistItem
 from checklists.selectors import plan_checklists, readiness
-from planning import fieldtypes, requirements
+from planning import fieldtypes, reads, requirements
 from planning.models import DeploymentPlan
-from planning.selectors import active_plan_ids
+from planning.selectors import (
+    active_plan_ids,
+    document_rows,
+    plan_members,
+    requirement_specs,
+)
 from signoffs import packets, pdfsign, snapshot
 from signoffs.models import ReadinessPacket, Signoff, SignoffRequirement
 from truststream.audit import current_marks, plan_events_feed
@@ -130,7 +135,11 @@ def signoff_state(plan: DeploymentPlan, sections: dict | None = None) -> Signoff
     """Each role with its latest decision and whether that decision still counts and is
     current, and the documentation sign-off's items.
 
-    `sections` is the plan's snapshot when the caller has just taken it."""
+    `sections` is the plan's snapshot when the caller has just taken it. Once per request."""
+    return reads.once(plan, "signoff_state", lambda: _signoff_state(plan, sections))
+
+
+def _signoff_state(plan: DeploymentPlan, sections: dict | None) -> SignoffState:
     requirements = list(plan.roles.select_related("assignee").order_by("position"))
     latest = {
         signoff.requirement_id: signoff
@@ -280,7 +289,7 @@ def packet_contents(plan: DeploymentPlan) -> dict:
     sections = {name: data for name, data in sections.items() if name != "phases"}
     result = readiness(plan)
     checklists = plan_checklists(plan)
-    members = plan.memberships.select_related("user").order_by("user__email")
+    members = plan_members(plan)
     return {
         "format": packets.FORMAT,
         "plan": {
@@ -369,7 +378,7 @@ def packet_contents(plan: DeploymentPlan) -> dict:
                     for section, name, field in requirements.fields(spec.definition)
                 ],
             }
-            for spec in plan.requirements.order_by("id")
+            for spec in requirement_specs(plan)
         ],
         "documents": [
             {
@@ -379,7 +388,7 @@ def packet_contents(plan: DeploymentPlan) -> dict:
                 "owner": _name(d.owner),
                 "link": d.link,
             }
-            for d in plan.documents.select_related("owner").order_by("position")
+            for d in document_rows(plan)
         ],
         "signoffs": {
             "signed_off": state.signed_off,

@@ -9,8 +9,9 @@ same content always gives the same digest and any change to it gives another.
 import hashlib
 import json
 
-from checklists.models import ChecklistItem
-from checklists.selectors import current_scores
+from checklists.selectors import current_scores, plan_checklists
+from planning import reads
+from planning import selectors as planning_selectors
 from planning.models import DeploymentPlan
 
 
@@ -19,21 +20,21 @@ def _email(user) -> str | None:
 
 
 def _phases(plan: DeploymentPlan) -> dict[str, dict]:
+    # The board's rows: the page that shows the board and the snapshot read them once.
+    board = planning_selectors.board(plan)
     phases = {
-        phase.number: {
-            "number": phase.number,
-            "title": phase.title,
-            "starts_on": phase.starts_on.isoformat(),
-            "ends_on": phase.ends_on.isoformat(),
+        column.phase.pk: {
+            "number": column.phase.number,
+            "title": column.phase.title,
+            "starts_on": column.phase.starts_on.isoformat(),
+            "ends_on": column.phase.ends_on.isoformat(),
             "tasks": [],
         }
-        for phase in plan.phases.order_by("number")
+        for column in board.phases
     }
-    tasks = plan.tasks.select_related("assignee", "phase").order_by(
-        "phase__number", "position", "id"
-    )
-    for task in tasks:
-        phases[task.phase.number]["tasks"].append(
+    # The board's tasks come in phase, position and id order, as the digests always took them.
+    for task in board.tasks:
+        phases[task.phase_id]["tasks"].append(
             {
                 "id": task.pk,
                 "group": task.group,
@@ -45,30 +46,26 @@ def _phases(plan: DeploymentPlan) -> dict[str, dict]:
                 "notes": task.notes,
             }
         )
-    return {f"phases.{number}": data for number, data in phases.items()}
+    return {f"phases.{data['number']}": data for data in phases.values()}
 
 
 def _checklists(plan: DeploymentPlan) -> dict[str, list]:
+    # The checklists panel's rows, read once for the page and the snapshot.
     sections: dict[str, list] = {}
-    items = (
-        ChecklistItem.objects.filter(plan=plan)
-        .select_related("checklist")
-        .prefetch_related("links", "files")
-        .order_by("checklist__position", "position")
-    )
-    for item in items:
-        sections.setdefault(f"checklists.{item.checklist.key}", []).append(
-            {
-                "id": item.pk,
-                "text": item.text,
-                "critical": item.critical,
-                "state": item.state,
-                "reason": item.na_reason,
-                "note": item.note,
-                "links": sorted(link.url for link in item.links.all()),
-                "files": sorted(f.sha256 for f in item.files.all()),
-            }
-        )
+    for checklist in plan_checklists(plan):
+        for item in checklist.item_list:
+            sections.setdefault(f"checklists.{checklist.key}", []).append(
+                {
+                    "id": item.pk,
+                    "text": item.text,
+                    "critical": item.critical,
+                    "state": item.state,
+                    "reason": item.na_reason,
+                    "note": item.note,
+                    "links": sorted(link.url for link in item.links.all()),
+                    "files": sorted(f.sha256 for f in item.files.all()),
+                }
+            )
     return sections
 
 
@@ -89,7 +86,12 @@ def _readiness(plan: DeploymentPlan) -> dict:
 
 
 def sections(plan: DeploymentPlan) -> dict[str, object]:
-    """Every section's snapshot. A fixed number of queries whatever the plan's size."""
+    """Every section's snapshot. A fixed number of queries whatever the plan's size, once per
+    request. Callers read it and never change it."""
+    return reads.once(plan, "sections", lambda: _sections(plan))
+
+
+def _sections(plan: DeploymentPlan) -> dict[str, object]:
     result: dict[str, object] = {
         "header": {
             "title": plan.title,
@@ -110,7 +112,7 @@ def sections(plan: DeploymentPlan) -> dict[str, object]:
                 "link": d.link,
                 "notes": d.notes,
             }
-            for d in plan.documents.select_related("owner").order_by("position")
+            for d in planning_selectors.document_rows(plan)
         ],
         "support_contacts": [
             {"topic": c.topic, "name": c.name, "email": c.email}
@@ -120,7 +122,7 @@ def sections(plan: DeploymentPlan) -> dict[str, object]:
         **_phases(plan),
         **_checklists(plan),
     }
-    for spec in plan.requirements.order_by("id"):
+    for spec in planning_selectors.requirement_specs(plan):
         result[f"requirements.{spec.kind}"] = spec.values
     result["phases"] = {key: value for key, value in result.items() if key.startswith("phases.")}
     return result

@@ -3,7 +3,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -12,6 +11,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods
 
 from checklists.models import ChecklistItem
+from planning import reads
 from planning.access import CHANGE, MANAGE, plan_view
 from signoffs import packets, selectors, services, snapshot, status
 from signoffs.forms import PacketRequestForm, SignForm, VerifyForm
@@ -173,18 +173,18 @@ def plan_status(request: HttpRequest, plan) -> HttpResponse:
     return redirect("planning:plan_detail", plan.pk)
 
 
-def _packets_context(plan, *, polling: bool = False) -> dict:
+def _packets_context(plan) -> dict:
     """The plan's packets, newest first, each marked superseded when the plan moved on.
 
-    Reading the plan's snapshot costs a couple of dozen queries; the list's polls, every two
-    seconds while a packet renders, reuse a reading up to ten seconds old."""
-    key = f"packets:current:{plan.pk}"
-    cached = cache.get(key) if polling else None
-    if cached is None:
+    Reading the plan's snapshot costs a couple of dozen queries; what the list needs of it
+    (the revision's digest, whether a final packet may be asked for) is cached under the
+    plan's version, which every change raises."""
+
+    def current() -> tuple[str, bool]:
         data = selectors.packet_contents(plan)
-        cached = (packets.revision_digest(data), packets.packet_may_be_final(plan, data))
-        cache.set(key, cached, 10)
-    current, may_be_final = cached
+        return packets.revision_digest(data), packets.packet_may_be_final(plan, data)
+
+    current, may_be_final = reads.cached(plan, "packets-current", current)
     rows = list(plan.packets.select_related("requested_by").order_by("-revision", "kind", "-id"))
     for packet in rows:
         packet.superseded = packets.packet_superseded(packet, current)
@@ -199,7 +199,7 @@ def _packets_context(plan, *, polling: bool = False) -> dict:
 @plan_view()
 def packet_list(request: HttpRequest, plan) -> HttpResponse:
     """The plan's packets; htmx polls the list while one is being rendered."""
-    context = _packets_context(plan, polling=bool(request.htmx))
+    context = _packets_context(plan)
     if request.htmx:
         return render(request, "signoffs/_packet_list.html", context)
     initial = "final" if context["may_be_final"] else "draft"

@@ -451,6 +451,9 @@ SILENCED_SYSTEM_CHECKS = ["security.W021"]  # HSTS preload is an operator's deci
 PGHISTORY_APPEND_ONLY = True
 
 PLANS_PER_PAGE = 20
+# How long what a plan page cached under the plan's version stays in Redis. A change makes
+# it unreachable at once (planning.reads.cached); this only gives the memory back.
+PLAN_CACHE_SECONDS = env_int("PLAN_CACHE_SECONDS", 24 * 3600)
 # The playbook new plans are made from unless their creator chooses another.
 DEFAULT_PLAYBOOK_PATH = BASE_DIR / "planning" / "playbooks" / "truststram-v4.4.yaml"
 DEFAULT_PLAYBOOK_KEY = "truststram"

@@ -1,6 +1,7 @@
 from django import template
+from django.utils.safestring import mark_safe
 
-from planning import live, selectors
+from planning import live, reads, selectors
 
 register = template.Library()
 
@@ -43,3 +44,40 @@ def live_poller(context, plan):
         version=live.version(plan.pk) if version is None else version,
         unread=context.get("unread_notifications") or 0,
     )
+
+
+@register.tag("plan_cached")
+def plan_cached(parser, token):
+    """`{% plan_cached plan "name" part… %}…{% endplan_cached %}`: what the block renders,
+    cached under the plan's version (`reads.cached`) and the parts given: whatever else the
+    block depends on (today's date for what marks overdue tasks, whether the reader may
+    edit). Forms in the block keep working: each reader's own CSRF token is put in on the way
+    out. Only for blocks with nothing else that depends on who is looking."""
+    bits = token.split_contents()
+    if len(bits) < 3:
+        raise template.TemplateSyntaxError("plan_cached takes a plan and a name")
+    nodelist = parser.parse(("endplan_cached",))
+    parser.delete_first_token()
+    return PlanCachedNode(nodelist, [parser.compile_filter(bit) for bit in bits[1:]])
+
+
+class PlanCachedNode(template.Node):
+    def __init__(self, nodelist, expressions):
+        self.nodelist = nodelist
+        self.plan, *self.parts = expressions
+
+    def render(self, context):
+        plan = self.plan.resolve(context)
+        key = "panel:" + ":".join(str(part.resolve(context)) for part in self.parts)
+
+        def render() -> str:
+            with context.push(csrf_token=CSRF_SLOT):
+                return self.nodelist.render(context)
+
+        return reads.cached(plan, key, render).replace(CSRF_SLOT, str(context.get("csrf_token")))
+
+
+# Where a cached block's forms take the reader's CSRF token. Markup that no escaped text can
+# contain: `{% csrf_token %}` writes it as it is because it is marked safe, while anything a
+# person typed has its "<" escaped on the way into the page.
+CSRF_SLOT = mark_safe("<csrf-token-slot>")

@@ -15,6 +15,13 @@ def redirect_or_client_redirect(request: HttpRequest, url: str) -> HttpResponse:
 
 
 def four_weeks(plan) -> dict:
-    """The board of the plan's four weeks and its timeline picture, for a page's context."""
-    board = selectors.board(plan)
-    return {"board": board, "timeline": timeline.render(board)}
+    """The board of the plan's four weeks and its timeline picture, for a page's context.
+
+    Both are read when the template first asks (a template calls what it is given), so a
+    block the page has cached (`plan_cached`) costs no query; the board is read once either
+    way."""
+    return {
+        "board": lambda: selectors.board(plan),
+        "timeline": lambda: timeline.render(selectors.board(plan)),
+        "today": selectors.today(),
+    }

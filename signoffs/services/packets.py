@@ -19,7 +19,7 @@ from django.db.models import F, Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from planning import live
+from planning import live, reads
 from planning.models import DeploymentPlan
 from planning.services import plan_lock_writable
 from signoffs import packets, pdfsign
@@ -44,6 +44,8 @@ def packet_request(*, plan: DeploymentPlan, requested_by, kind: str) -> Readines
         raise ValidationError({"kind": "Choose a final or a draft packet."})
     # The plan's lock keeps two requests from numbering the same revision twice.
     plan = plan_lock_writable(plan, content=False)
+    # Nothing changes the locked plan before the snapshot is taken: its parts are read once.
+    reads.remember(plan)
     data = packet_contents(plan)
     if kind == ReadinessPacket.Kind.FINAL and not packets.packet_may_be_final(plan, data):
         raise ValidationError(

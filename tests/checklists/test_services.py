@@ -4,7 +4,7 @@ import threading
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 
 from checklists import services
 from checklists.models import ChecklistItem, EvidenceFile, ReadinessScore
@@ -119,6 +119,41 @@ def test_two_people_saving_the_same_item_at_once_lose_nothing_silently(plan, edi
     assert outcomes[loser] == f"stale: now {winner}"
     final = item_of(plan)
     assert (final.state, final.version) == (winner, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_changes_of_two_items_do_not_wait_for_each_other_but_an_archive_waits(plan, editor):
+    """While one item's change is still open, another item's change of the same plan goes
+    through at once; archiving the plan waits for the open change (and then refuses it)."""
+    first, second = ChecklistItem.objects.filter(plan=plan).order_by("id")[:2]
+    changed, finish = threading.Event(), threading.Event()
+
+    def hold_open_change():
+        try:
+            with transaction.atomic():
+                services.item_set_state(item=first, actor=editor, state="passed", version=1)
+                changed.set()
+                finish.wait(timeout=20)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_open_change)
+    holder.start()
+    try:
+        assert changed.wait(timeout=10)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            services.item_set_state(item=second, actor=editor, state="failed", version=1)
+        with pytest.raises(OperationalError, match="lock timeout"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '300ms'")
+            planning_services.plan_archive(plan=plan)
+    finally:
+        finish.set()
+        holder.join(timeout=20)
+    assert ChecklistItem.objects.get(pk=first.pk).state == "passed"
+    assert ChecklistItem.objects.get(pk=second.pk).state == "failed"
 
 
 def test_links_must_be_http_or_https(plan, editor):

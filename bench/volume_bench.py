@@ -1,0 +1,205 @@
+"""Data volume: do many other plans and a large audit trail change what one plan's pages cost?
+
+    make bench
+    python -m truststream.embedded exec -- .venv/bin/python bench/volume_bench.py
+    # BENCH_PLANS (10000), BENCH_EVENTS (1000000), BENCH_BUSY (400): the events go to that
+    # many of the other plans, so each of those has BENCH_EVENTS / BENCH_BUSY events.
+
+One member's plan is measured (plan list, overview, audit page, activity page: queries and
+median time through Django's test client) on an empty database, then again after seeding,
+with SQL (INSERT … SELECT over generate_series), BENCH_PLANS other plans and BENCH_EVENTS
+checklist-item events spread over BENCH_BUSY of them. The overview is measured as the first
+reader after a change (nothing cached). The audit and activity pages' queries are also run
+under EXPLAIN ANALYZE before and after: the database's own time, and whether Postgres chose
+to compile any of them (JIT), which is what made them slow when the planner estimated this
+plan's trail from the average plan's. Everything happens in a throwaway database created and
+dropped here.
+"""
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+os.environ.setdefault("DATABASE_CONN_MAX_AGE", "60")
+
+import django
+
+django.setup()
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import setup_test_environment
+from django.urls import reverse
+
+PLANS = int(os.environ.get("BENCH_PLANS", "10000"))
+EVENTS = int(os.environ.get("BENCH_EVENTS", "1000000"))
+BUSY = int(os.environ.get("BENCH_BUSY", "400"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
+
+
+def make_plan():
+    from checklists import services as checklist_services
+    from checklists.models import ChecklistItem
+    from tests.factories import UserFactory, make_plan
+
+    owner = UserFactory(username="bench-owner")
+    plan = make_plan(owner, title="Volume bench")
+    # A trail of some length of its own: every item changed twice.
+    for item in ChecklistItem.objects.filter(plan=plan):
+        item = checklist_services.item_set_state(
+            item=item, actor=owner, state="failed", version=item.version
+        )
+        checklist_services.item_set_state(
+            item=item, actor=owner, state="passed", version=item.version
+        )
+    return owner, plan
+
+
+def seed(plan) -> float:
+    """The other plans and the events; the seconds it took."""
+    from checklists.models import ChecklistItemEvent
+    from planning.models import DeploymentPlan
+
+    started = time.perf_counter()
+    plans = DeploymentPlan._meta.db_table
+    columns = [f.column for f in DeploymentPlan._meta.concrete_fields if f.column != "id"]
+    values = [f"{c} || ' ' || g" if c == "title" else c for c in columns]
+    events = ChecklistItemEvent._meta.db_table
+    event_columns = [f.column for f in ChecklistItemEvent._meta.concrete_fields]
+    event_columns.remove("pgh_id")
+    chosen = {
+        # Each busy plan gets 25 items, each with its share of the events.
+        # (%% is the modulo operator, written for the driver's placeholders.)
+        "pgh_obj_id": "1000000000 + g %% (%(busy)s * 25)",
+        "id": "1000000000 + g %% (%(busy)s * 25)",
+        "plan_id": "(%(busy_ids)s::bigint[])[1 + g %% %(busy)s]",
+        "pgh_created_at": "now() - (g %% 2592000) * interval '1 second'",
+        "version": "1 + g / (%(busy)s * 25)",
+    }
+    event_values = [chosen.get(c, f"e.{c}") for c in event_columns]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {plans} ({', '.join(columns)}) "  # noqa: S608 - names from the models
+            f"SELECT {', '.join(values)} FROM {plans}, generate_series(1, %s) g WHERE id = %s",
+            [PLANS, plan.pk],
+        )
+        cursor.execute(
+            f"SELECT id FROM {plans} WHERE id <> %s ORDER BY id LIMIT %s",  # noqa: S608
+            [plan.pk, BUSY],
+        )
+        busy_ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            f"INSERT INTO {events} ({', '.join(event_columns)}) "  # noqa: S608
+            f"SELECT {', '.join(event_values)} "
+            f"FROM generate_series(1, %(events)s) g, "
+            f"(SELECT * FROM {events} WHERE plan_id = %(plan)s LIMIT 1) e",
+            {"events": EVENTS, "plan": plan.pk, "busy": len(busy_ids), "busy_ids": busy_ids},
+        )
+        cursor.execute("ANALYZE")
+    return time.perf_counter() - started
+
+
+def measure(owner, plan) -> dict[str, tuple[int, float]]:
+    """Queries and median milliseconds of each page."""
+    from planning import live
+
+    client = Client()
+    client.force_login(owner)
+    pages = {
+        "plan list": reverse("planning:plan_list"),
+        "overview (nothing cached)": reverse("planning:plan_detail", args=[plan.pk]),
+        "audit page": reverse("planning:audit", args=[plan.pk]),
+        "activity page": reverse("planning:activity", args=[plan.pk]),
+    }
+    results = {}
+    for name, url in pages.items():
+        client.get(url)
+        queries = []
+
+        def note(execute, sql, params, many, context, queries=queries):
+            queries.append(sql)
+            return execute(sql, params, many, context)
+
+        live.bump(plan.pk)
+        with connection.execute_wrapper(note):
+            assert client.get(url).status_code == 200
+        samples = []
+        for _ in range(ROUNDS):
+            live.bump(plan.pk)
+            started = time.perf_counter()
+            client.get(url)
+            samples.append((time.perf_counter() - started) * 1000)
+        results[name] = (len(queries), statistics.median(samples))
+    return results
+
+
+def explain(owner, plan) -> dict[str, tuple[float, bool]]:
+    """The database's own time for the audit and activity pages' queries (EXPLAIN ANALYZE,
+    summed), and whether Postgres compiled any of them (JIT): a figure the Python side's
+    share of two busy cores does not move."""
+    client = Client()
+    client.force_login(owner)
+    results = {}
+    for name in ("audit", "activity"):
+        captured = []
+
+        def note(execute, sql, params, many, context, captured=captured):
+            captured.append((sql, params))
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(note):
+            client.get(reverse(f"planning:{name}", args=[plan.pk]))
+        total, jit = 0.0, False
+        with connection.cursor() as cursor:
+            for sql, params in captured:
+                if not sql.lstrip().upper().startswith(("SELECT", "(", "WITH")):
+                    continue
+                cursor.execute("EXPLAIN (ANALYZE, SUMMARY) " + sql, params)
+                for (line,) in cursor.fetchall():
+                    jit = jit or line.lstrip().startswith("JIT:")
+                    if line.startswith("Execution Time:"):
+                        total += float(line.split()[2])
+        results[f"{name} page"] = (total, jit)
+    return results
+
+
+def main() -> None:
+    setup_test_environment()
+    connection.settings_dict["TEST"]["NAME"] = f"bench_volume_{os.getpid()}"
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        owner, plan = make_plan()
+        before, database_before = measure(owner, plan), explain(owner, plan)
+        seconds = seed(plan)
+        after, database_after = measure(owner, plan), explain(owner, plan)
+    finally:
+        connection.close()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+    print(
+        f"{PLANS} other plans, {EVENTS} events over {BUSY} of them "
+        f"({EVENTS // max(BUSY, 1)} each), seeded in {seconds:.0f} s; medians of {ROUNDS}\n"
+    )
+    print("| page | empty database | with the volume | change |")
+    print("|---|---|---|---|")
+    for name, (queries, ms) in before.items():
+        queries_after, ms_after = after[name]
+        print(
+            f"| {name} | {queries} queries, {ms:.0f} ms | {queries_after} queries, "
+            f"{ms_after:.0f} ms | {100 * (ms_after - ms) / ms:+.0f} % |"
+        )
+    print("\n| page | database time before | with the volume | JIT used |")
+    print("|---|---|---|---|")
+    for name, (ms, jit) in database_before.items():
+        ms_after, jit_after = database_after[name]
+        print(
+            f"| {name} | {ms:.1f} ms | {ms_after:.1f} ms | {'yes' if jit or jit_after else 'no'} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
