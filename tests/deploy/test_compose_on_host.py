@@ -6,7 +6,8 @@ What changes on the way to the host, and nothing else: the database (a fresh one
 dropped here) and Redis URLs, the mail host, the container's folders (/app/..., /tmp/...) moved
 under a temporary folder, the web port, what the image sets itself (PATH to its Python,
 PYTHONPATH), and beat's sweep interval (SIGNOFF_SWEEP_SECONDS), so that it sends a task within
-seconds. STORAGE_URL stays unset, as in the default stack: files on the local file system.
+seconds. Files go to S3 as with the compose file's MinIO option (STORAGE_URL naming
+`http://minio:9000`), here moto's S3 API on loopback in place of the `minio` service.
 """
 
 import os
@@ -24,6 +25,7 @@ import pytest
 import redis
 from django.db.migrations.loader import MigrationLoader
 
+from tests.conftest import S3_CREDENTIALS, S3Bucket
 from tests.deploy.compose import app_services, load
 from tests.deploy.tools import ROOT
 
@@ -32,6 +34,12 @@ SECRET_KEY = "compose-on-host-test-secret-key-" + "x" * 30
 # test sees it send a task.
 SWEEP_SECONDS = "2"
 STARTUP_SECONDS = 90
+# Run in web's environment: store a file where the application stores evidence and packets.
+STORE_A_FILE = (
+    "from django.core.files.base import ContentFile; "
+    "from django.core.files.storage import default_storage; "
+    "default_storage.save('compose-probe.txt', ContentFile(b'stored by web'))"
+)
 
 
 def free_port() -> int:
@@ -58,11 +66,18 @@ def fresh_database():
 
 
 class Stack:
-    def __init__(self, tmp_path: Path, database_url: str):
+    def __init__(self, tmp_path: Path, database_url: str, bucket: S3Bucket):
         self.tmp = tmp_path
         self.port = free_port()
         self.database_url = database_url
-        self.services = app_services(load({"SECRET_KEY": SECRET_KEY}))
+        self.bucket = bucket
+        # What an operator puts in .env for the MinIO option.
+        variables = {
+            "SECRET_KEY": SECRET_KEY,
+            "STORAGE_URL": f"s3://{bucket.name}?endpoint_url=http://minio:9000",
+            **S3_CREDENTIALS,
+        }
+        self.services = app_services(load(variables))
         self.processes: dict[str, subprocess.Popen] = {}
         self.started: list[subprocess.Popen] = []
 
@@ -70,13 +85,14 @@ class Stack:
         return (
             text.replace("0.0.0.0:8000", f"127.0.0.1:{self.port}")
             .replace("127.0.0.1:8000", f"127.0.0.1:{self.port}")
+            .replace("http://minio:9000", self.bucket.endpoint)
             .replace("/app/", f"{self.tmp}/app/")
             # The container's own /tmp, which the host shares with everyone.
             .replace("/tmp/", f"{self.tmp}/tmp/")  # noqa: S108
         )
 
     def environment(self, name: str) -> dict[str, str]:
-        compose = self.services[name]["environment"]
+        compose = self.services[name.removesuffix("-probe")]["environment"]
         # The compose file points at its own services; the host has its own servers.
         assert urlsplit(compose["DATABASE_URL"]).hostname == "postgres"
         assert urlsplit(compose["REDIS_URL"]).hostname == "redis"
@@ -100,6 +116,8 @@ class Stack:
         }
 
     def command(self, name: str) -> list[str]:
+        if name == "web-probe":
+            return [sys.executable, "manage.py", "shell", "-c", STORE_A_FILE]
         return [self.on_host(arg) for arg in self.services[name]["command"]]
 
     def log(self, name: str) -> str:
@@ -182,10 +200,12 @@ class Stack:
 
 
 @pytest.fixture
-def stack(tmp_path, fresh_database):
+def stack(tmp_path, fresh_database, s3_endpoint):
     for folder in ("app/media", "app/signing", "tmp", "home"):
         (tmp_path / folder).mkdir(parents=True)
-    stack = Stack(tmp_path, fresh_database)
+    bucket = S3Bucket(endpoint=s3_endpoint, name=f"truststream-compose-{os.getpid()}")
+    bucket.client.create_bucket(Bucket=bucket.name)
+    stack = Stack(tmp_path, fresh_database, bucket)
     yield stack
     stack.stop_all()
     stack.forget_sent_tasks()
@@ -221,6 +241,12 @@ def test_migrate_web_workers_and_beat_start_from_their_compose_definitions(stack
     # Beat has no health check: it is up once it sends a periodic task through Redis.
     stack.wait_until("beat", lambda: "Sending due task signatures-sweep" in stack.log("beat"))
     assert list((stack.tmp / "tmp").glob("celerybeat-schedule*")), "beat keeps its schedule in /tmp"
+
+    # A file stored with web's settings lands in the bucket, not in the container's folder.
+    stored = stack.run("web-probe", timeout=60)
+    assert stored.returncode == 0, stored.stderr
+    assert stack.bucket.keys() == ["compose-probe.txt"]
+    assert not any((stack.tmp / "app" / "media").iterdir())
 
     for name in ("web", "worker-packets", "worker", "beat"):
         assert stack.stop(name) == 0, stack.log(name)
