@@ -15,8 +15,8 @@ owners ask for packets, each call going to either web instance in turn. Then it 
 
 Postgres and Redis are private (bench/cluster.py, ports from BENCH_PORT + 10). Files go to the
 run's own folder (MEDIA_ROOT) unless STORAGE_URL is set: it is passed to every process as it
-is, so once the settings read it (the S3 storage work), the same run checks S3 instead; the
-checks read files through Django's `default_storage`, whatever it is.
+is (with the AWS_* credentials), so the same run checks S3 instead; the checks read files
+through Django's `default_storage`, whatever it is.
 """
 
 import http.client
