@@ -320,7 +320,9 @@ def test_a_storage_url_and_a_bucket_variable_together_are_refused():
     assert "Set STORAGE_URL or AWS_STORAGE_BUCKET_NAME, not both" in result.stderr
 
 
-def test_check_deploy_is_clean_with_storage_on_s3():
+def test_check_deploy_is_clean_with_storage_on_s3(tmp_path):
+    for name in ("key", "cert"):
+        (tmp_path / f"{name}.pem").write_text("mounted secret")
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         env=_production_env(
@@ -328,6 +330,8 @@ def test_check_deploy_is_clean_with_storage_on_s3():
             SECRET_KEY="a-long-random-production-secret-" + "k" * 40,
             ALLOWED_HOSTS="readiness.example.com",
             STORAGE_URL="s3://readiness-files?endpoint_url=https://s3.example.com&region=eu-west-1",
+            PACKET_SIGNING_KEY_FILE=str(tmp_path / "key.pem"),
+            PACKET_SIGNING_CERT_FILE=str(tmp_path / "cert.pem"),
         ),
         cwd=ROOT,
         capture_output=True,
