@@ -203,5 +203,8 @@ def render_pdf(html: str, data: dict, *, fetcher: URLFetcher | None = None) -> b
     ).write_pdf(
         stylesheets=[CSS(filename=stylesheet)],
         pdf_variant="pdf/a-3b",
+        # Tagged: headings, lists, tables and figures (with their SVG titles as /Alt) in the
+        # logical structure, for screen readers and reflow; /Lang comes from <html lang>.
+        pdf_tags=True,
         attachments=[attachment],
     )
