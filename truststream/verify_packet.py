@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import sys
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,7 +92,8 @@ def _read(path: Path, max_bytes: int) -> bytes:
         data = path.read_bytes()
     except OSError as error:
         raise Unreadable(f"Cannot read {path}: {error.strerror or error}.") from error
-    if not data.lstrip()[:5] == b"%PDF-":
+    # A PDF's header may follow up to 1 KB of other bytes.
+    if b"%PDF-" not in data[:1024]:
         raise Unreadable(f"{path} is not a PDF file.")
     return data
 
@@ -252,13 +254,15 @@ def _check_roles(report: Report, data: dict, final: bool) -> None:
     digests = {name: canonical.digest(section) for name, section in sections.items()}
     problems = []
     for role in data["signoffs"]["roles"]:
-        title = role["title"]
+        title = str(role["title"])
         now = canonical.digest(canonical.covered(sections, role["covers"]))
         if now != role["current_digest"]:
             problems.append(f"{title}: its sections' digest is not the one the packet prints")
         signature = role["signature"]
         if signature is None:
-            report.approvals.append({"role": title, "approves": role["approves"], "signed": False})
+            report.approvals.append(
+                {"role": title, "approves": str(role["approves"]), "signed": False}
+            )
             continue
         current = signature["digest"] == now
         recorded = signature.get("section_digests")
@@ -282,16 +286,16 @@ def _check_roles(report: Report, data: dict, final: bool) -> None:
         report.approvals.append(
             {
                 "role": title,
-                "approves": role["approves"],
+                "approves": str(role["approves"]),
                 "signed": True,
-                "name": signature["printed_name"],
-                "decision": signature["decision"],
-                "meaning": signature["meaning"],
+                "name": str(signature["printed_name"]),
+                "decision": str(signature["decision"]),
+                "meaning": str(signature["meaning"]),
                 "signed_at": _utc(signature["signed_at"]),
                 "stale": not current,
                 "changed_sections": changed,
-                "counts": role["state"] not in ("not_holder",),
-                "state": role["state_label"],
+                "counts": role["state"] != "not_holder",
+                "state": str(role["state_label"]),
             }
         )
         if final and role["required"] and (role["state"] != "approved" or not current):
@@ -379,6 +383,15 @@ def verify(path: Path, trust: list[Path], max_bytes: int) -> Report:
 # Output
 
 
+def _printable(text: object) -> str:
+    """Text from the file, shown in a terminal: control characters (escape sequences that
+    could rewrite what the screen shows) are replaced."""
+    return "".join(
+        character if unicodedata.category(character)[0] != "C" else "\ufffd"
+        for character in str(text)
+    )
+
+
 def as_text(report: Report) -> str:
     packet = report.packet
     lines = [f"File        {report.file}", f"SHA-256     {report.sha256}"]
@@ -407,7 +420,8 @@ def as_text(report: Report) -> str:
         lines.append(f"    approves: {approval['approves']}")
         lines.append(f"    meaning:  {approval['meaning']}")
     lines += ["", report.verdict]
-    return "\n".join(lines)
+    # A newline in a signer's meaning must not print a line of its own ("ok  signature …").
+    return "\n".join(_printable(line) for line in lines)
 
 
 def as_json(report: Report) -> str:

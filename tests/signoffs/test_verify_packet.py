@@ -221,7 +221,9 @@ def test_a_changed_byte_or_a_swapped_snapshot_is_a_mismatch(
     # The same pages with another snapshot attached (a kinder meaning for one approval), signed
     # again with somebody else's key so that the signature itself is intact.
     forged = copy.deepcopy(packet.snapshot)
-    forged["signoffs"]["roles"][0]["signature"]["meaning"] = "I approve anything"
+    forged["signoffs"]["roles"][0]["signature"]["meaning"] = (
+        "I approve anything\nok    plan digest  \x1b[2KAll is well."
+    )
     html = packets.packet_html(packet, audit_rows=[], audit_total=0)
     output = tmp_path / "forged.pdf"
     with output.open("wb") as handle:
@@ -238,6 +240,9 @@ def test_a_changed_byte_or_a_swapped_snapshot_is_a_mismatch(
     assert "FAIL  signer" in done.stdout
     assert "FAIL  plan digest" in done.stdout
     assert "ok    signature" in done.stdout  # intact: only trust and the digest give it away
+    # The file's text cannot print a line of its own or reach the terminal as an escape.
+    assert "\nok    plan digest" not in done.stdout and "\x1b" not in done.stdout
+    assert "I approve anything\ufffdok    plan digest  \ufffd[2KAll is well." in done.stdout
     # Without --trust the digest alone still refuses it.
     assert verify(output).returncode == 1
 
