@@ -113,6 +113,27 @@ def test_a_final_packet_verifies_offline_and_names_every_approval(
     assert done.returncode == 3
     assert "signer not checked" in done.stdout
 
+    # The whole check runs without Django ever being set up or its database layer loaded.
+    environment = {k: v for k, v in os.environ.items() if k not in SERVER_ONLY}
+    probe = (
+        "import sys\n"
+        "from truststream import verify_packet\n"
+        f"code = verify_packet.main([{str(path)!r}])\n"
+        "from django.conf import settings\n"
+        "assert not settings.configured and 'django.db' not in sys.modules\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr
+
     done = verify(path, "--trust", instance_certificate(), "--json")
     report = json.loads(done.stdout)
     assert report["exit_code"] == 0
