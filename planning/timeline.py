@@ -36,13 +36,13 @@ def _shorten(text: str, limit: int = 34) -> str:
 def _summary(board: Board, first: datetime.date, last: datetime.date) -> str:
     """The picture's text alternative (its SVG title, the PDF's /Alt): what it shows in words."""
     counts = {status: 0 for status in STATUS_LABEL}
-    for item in board.items:
-        counts[item.status] += 1
-    overdue = sum(1 for item in board.items if item.is_overdue)
+    for task in board.tasks:
+        counts[task.status] += 1
+    overdue = sum(1 for task in board.tasks if task.is_overdue)
     states = ", ".join(f"{n} {STATUS_LABEL[status]}" for status, n in counts.items() if n)
     return (
         f"Timeline of the four weeks, {first:%d %b %Y} to {last:%d %b %Y}: "
-        f"{len(board.items)} tasks" + (f" ({states})" if states else "") + f", {overdue} overdue"
+        f"{len(board.tasks)} tasks" + (f" ({states})" if states else "") + f", {overdue} overdue"
     )
 
 
