@@ -106,7 +106,7 @@ def drawing(pdf: bytes) -> list[list[tuple]]:
 
 def test_tagging_leaves_the_printed_pages_as_they_were(plan, owner):
     packet = services.packet_request(plan=plan, requested_by=owner, kind="draft")
-    html = packets.packet_html(packet, audit_rows=[], audit_total=0)
+    html = packets.packet_html(packet, audit_rows=[], audit_total=0, signature_profile="B-B")
     tagged = packets.render_pdf(html, packet.snapshot)
     untagged = HTML(
         string=html, base_url=settings.SITE_URL + "/", url_fetcher=packets.StaticFilesOnly()
