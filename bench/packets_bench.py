@@ -1,6 +1,7 @@
 """Measure readiness packets: the request (what the web does before answering), and the
 render in the worker for a plan of the guide's size and for one ten times larger, beside
-WeasyPrint's own time for the same HTML, with the peak memory of the render; then the cost of
+WeasyPrint's own time for the same HTML (untagged and tagged), with the peak memory of the
+render and the time `truststream.verify_packet` takes to check the result; then the cost of
 signing the same rendering at PAdES B-B, B-T and B-LTA with a CA-issued certificate, against
 the tests' certomancer PKI and timestamp authority served on loopback (tests/pki).
 
@@ -13,6 +14,7 @@ Everything happens in a throwaway database created and dropped here.
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -124,20 +126,26 @@ def bench_request(owner, plan) -> float:
 
 def bench_render(owner, plan) -> dict:
     from django.conf import settings
-    from weasyprint import HTML
+    from django.contrib.staticfiles import finders
+    from weasyprint import CSS, HTML
 
     from signoffs import packets, pdfsign, selectors, services
     from signoffs.models import ReadinessPacket
+    from truststream import verify_packet
     from truststream.audit import describe_events
 
+    stylesheet = CSS(filename=finders.find(packets.STYLESHEET))
     stages: dict[str, list[float]] = {
         "whole": [],
         "html": [],
         "weasyprint_plain": [],
         "weasyprint_pdfa": [],
+        "untagged": [],
+        "tagged": [],
         "sign": [],
         **{f"sign {profile}": [] for profile in PROFILES},
         **{f"size {profile}": [] for profile in PROFILES},
+        "verify": [],
         "peak": [],
         "pages": [],
         "size": [],
@@ -173,6 +181,14 @@ def bench_render(owner, plan) -> dict:
         started = time.perf_counter()
         pdf = packets.render_pdf(html, packet.snapshot)
         stages["weasyprint_pdfa"].append(time.perf_counter() - started)
+        # Tagging's own cost: the same PDF/A-3b without and with tags, one after the other so
+        # that both meet the same load.
+        for tags, stage in ((False, "untagged"), (True, "tagged")):
+            started = time.perf_counter()
+            HTML(
+                string=html, base_url=settings.SITE_URL + "/", url_fetcher=packets.StaticFilesOnly()
+            ).write_pdf(stylesheets=[stylesheet], pdf_variant="pdf/a-3b", pdf_tags=tags)
+            stages[stage].append(time.perf_counter() - started)
         started = time.perf_counter()
         pdfsign.sign(pdf, reason="bench")
         stages["sign"].append(time.perf_counter() - started)
@@ -182,6 +198,15 @@ def bench_render(owner, plan) -> dict:
                 signed = pdfsign.sign(pdf, reason="bench")
                 stages[f"sign {profile}"].append(time.perf_counter() - started)
                 stages[f"size {profile}"].append(len(signed) - len(pdf))
+        # The offline check a reader runs on the stored packet (in this process: the command
+        # adds Python's start-up and its imports, about a second).
+        with packet.file.open("rb") as stored, tempfile.NamedTemporaryFile(suffix=".pdf") as copy:
+            copy.write(stored.read())
+            copy.flush()
+            started = time.perf_counter()
+            report = verify_packet.verify(Path(copy.name), [pdfsign.ensure_key()[1]], 2**26)
+            stages["verify"].append(time.perf_counter() - started)
+        assert report.exit_code == 0, [c for c in report.checks if not c.ok]
         # Each round a new revision, so that the next request renders again.
         plan.title = plan.title + "."
         plan.save(update_fields=["title"])
@@ -210,8 +235,11 @@ def main() -> None:
             rows.append(
                 f"| {label}: {tasks} tasks, {items} checklist items | {request * 1000:.0f} ms "
                 f"| {render['whole']:.2f} s | {render['weasyprint_plain']:.2f} s "
-                f"| {render['weasyprint_pdfa']:.2f} s | {render['html'] * 1000:.0f} ms "
-                f"| {render['sign'] * 1000:.0f} ms | {render['peak']:.0f} MB "
+                f"| {render['weasyprint_pdfa']:.2f} s "
+                f"| {render['untagged']:.2f} s → {render['tagged']:.2f} s "
+                f"| {render['html'] * 1000:.0f} ms "
+                f"| {render['sign'] * 1000:.0f} ms | {render['verify'] * 1000:.0f} ms "
+                f"| {render['peak']:.0f} MB "
                 f"| {render['pages']:.0f} pages, {render['size'] / 1_000_000:.2f} MB |"
             )
             signing_rows.append(
@@ -229,9 +257,10 @@ def main() -> None:
     print(f"{os.cpu_count()} cores, {ROUNDS} rounds, medians\n")
     print(
         "| plan | request (enqueue) | whole render in the worker | WeasyPrint alone, same HTML "
-        "| WeasyPrint as PDF/A-3b with the JSON | our HTML | signing | peak memory | output |"
+        "| WeasyPrint as tagged PDF/A-3b with the JSON | PDF/A-3b untagged → tagged | our HTML "
+        "| signing | offline verify | peak memory | output |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     print("\nSigning the same rendering with the CA-issued certificate (time, bytes added)\n")
     print("| plan | " + " | ".join(f"PAdES {p}" for p in PROFILES) + " |")

@@ -21,6 +21,19 @@ SCALE = 12  # pixels per point of weight
 ROW = 30
 
 
+def _summary(readiness: Readiness) -> str:
+    """The picture's text alternative (its SVG title, the PDF's /Alt): each bar in words."""
+    parts = []
+    for category in readiness.categories:
+        score = f"{category.score}/10" if category.score is not None else "not scored"
+        achieved = float(category.weighted)
+        parts.append(f"{category.title} {achieved:g} of {category.weight} ({score})")
+    return (
+        f"Readiness by category, score contributed against weight: {'; '.join(parts)}. "
+        f"Total {readiness.total:g} / 100, {readiness.band['title']}"
+    )
+
+
 def readiness_chart(readiness: Readiness) -> SafeString:
     colour = BAND_COLOURS.get(readiness.band["key"], "#2451b7")
     widest = max(category.weight for category in readiness.categories)
@@ -51,7 +64,7 @@ def readiness_chart(readiness: Readiness) -> SafeString:
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" role="img" class="readiness-chart" '
         f'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="13">'
-        f"<title>Readiness by category: score contributed against weight</title>"
+        f"<title>{escape(_summary(readiness))}</title>"
         f"{''.join(rows)}</svg>"
     )
     return mark_safe(svg)

@@ -33,6 +33,19 @@ def _shorten(text: str, limit: int = 34) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _summary(board: Board, first: datetime.date, last: datetime.date) -> str:
+    """The picture's text alternative (its SVG title, the PDF's /Alt): what it shows in words."""
+    counts = {status: 0 for status in STATUS_LABEL}
+    for task in board.tasks:
+        counts[task.status] += 1
+    overdue = sum(1 for task in board.tasks if task.is_overdue)
+    states = ", ".join(f"{n} {STATUS_LABEL[status]}" for status, n in counts.items() if n)
+    return (
+        f"Timeline of the four weeks, {first:%d %b %Y} to {last:%d %b %Y}: "
+        f"{len(board.tasks)} tasks" + (f" ({states})" if states else "") + f", {overdue} overdue"
+    )
+
+
 def render(board: Board) -> SafeString:
     if not board.phases:
         return mark_safe("")
@@ -104,7 +117,7 @@ def render(board: Board) -> SafeString:
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" role="img" class="timeline" '
         f'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="12">'
-        f"<title>Timeline of the four weeks, {first:%d %b %Y} to {last:%d %b %Y}</title>"
+        f"<title>{escape(_summary(board, first, last))}</title>"
         f"{''.join(header)}{''.join(rows)}</svg>"
     )
     return mark_safe(svg)

@@ -7,7 +7,6 @@ always describe the same plan. Nothing here reads the database.
 """
 
 import datetime
-import json
 import posixpath
 from types import SimpleNamespace
 from urllib.parse import unquote, urlsplit
@@ -25,9 +24,10 @@ from checklists.charts import readiness_chart
 from planning.models import DeploymentPlan, PlanningDocument
 from planning.selectors import Board, PhaseColumn, mark_overdue
 from planning.timeline import render as timeline_svg
-from signoffs import snapshot
+from truststream import canonical
 
-FORMAT = "truststram-readiness-packet/1"
+# 2: each signature carries its section digests.
+FORMAT = "truststram-readiness-packet/2"
 ATTACHMENT_NAME = "plan-snapshot.json"
 WATERMARK = "DRAFT — not signed off"
 STYLESHEET = "css/packet.css"
@@ -35,11 +35,7 @@ STYLESHEET = "css/packet.css"
 
 def contents_json(data: dict) -> str:
     """The canonical text of the packet contents: what is embedded in the PDF and digested."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def contents_digest(data: dict) -> str:
-    return snapshot.digest(data)
+    return canonical.canonical_json(data)
 
 
 def contents_size(data: dict) -> int:
@@ -47,10 +43,8 @@ def contents_size(data: dict) -> int:
 
 
 def revision_digest(data: dict) -> str:
-    """The digest that names a revision of the plan: its packet contents without the plan's
-    status, so that moving a signed-off plan to "deployed" does not supersede its final packet."""
-    plan = {k: v for k, v in data["plan"].items() if k not in ("status", "status_label")}
-    return contents_digest({**data, "plan": plan})
+    """The digest that names a revision of the plan, printed on its packets."""
+    return canonical.revision_digest(data)
 
 
 def packet_may_be_final(plan: DeploymentPlan, data: dict) -> bool:
@@ -212,5 +206,8 @@ def render_pdf(html: str, data: dict, *, fetcher: URLFetcher | None = None) -> b
     ).write_pdf(
         stylesheets=[CSS(filename=stylesheet)],
         pdf_variant="pdf/a-3b",
+        # Tagged: headings, lists, tables and figures (with their SVG titles as /Alt) in the
+        # logical structure, for screen readers and reflow; /Lang comes from <html lang>.
+        pdf_tags=True,
         attachments=[attachment],
     )

@@ -414,6 +414,9 @@ def packet_contents(plan: DeploymentPlan) -> dict:
                             "meaning": role.latest.meaning,
                             "signed_at": _iso(role.latest.signed_at),
                             "digest": role.latest.digest,
+                            # What each covered section was when it was signed: a reader of
+                            # the packet recomputes them from its sections to see what changed.
+                            "section_digests": role.latest.section_digests,
                             "comment": role.latest.comment,
                             "reason": role.latest.reason,
                         }

@@ -2,17 +2,19 @@
 
 A section is a named part of the plan ("phases", "phases.3", "requirements.security",
 "checklists.security", "readiness", "documents", "support_contacts", or "plan" for all of it).
-Its snapshot is plain data; its digest is the SHA-256 of that data as sorted-key JSON, so the
-same content always gives the same digest and any change to it gives another.
+Its snapshot is plain data; its digest is the SHA-256 of that data as sorted-key JSON
+(`truststream.canonical`), so the same content always gives the same digest and any change to
+it gives another.
 """
-
-import hashlib
-import json
 
 from checklists.selectors import current_scores, plan_checklists
 from planning import reads
 from planning import selectors as planning_selectors
 from planning.models import DeploymentPlan
+from truststream.canonical import covered, digest
+
+# `covered` and `digest` are defined in the core, where the offline verifier shares them.
+__all__ = ["covered", "digest", "sections"]
 
 
 def _email(user) -> str | None:
@@ -126,21 +128,3 @@ def _sections(plan: DeploymentPlan) -> dict[str, object]:
         result[f"requirements.{spec.kind}"] = spec.values
     result["phases"] = {key: value for key, value in result.items() if key.startswith("phases.")}
     return result
-
-
-def covered(all_sections: dict[str, object], names: list[str]) -> dict[str, object]:
-    """The part of the snapshot a role covers; "plan" is all of it."""
-    if "plan" in names:
-        return {key: value for key, value in all_sections.items() if key != "phases"}
-    chosen = {}
-    for name in names:
-        if name == "phases":
-            chosen.update(all_sections["phases"])
-        elif name in all_sections:
-            chosen[name] = all_sections[name]
-    return chosen
-
-
-def digest(data: object) -> str:
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

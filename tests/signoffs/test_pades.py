@@ -44,6 +44,7 @@ from pyhanko_certvalidator.revinfo.archival import CRLContainer
 from signoffs import packets, pdfsign, services
 from signoffs.pdfcheck import FIELD_NAME
 from tests.signoffs.test_packets import pdf_of, texts, upload
+from tests.signoffs.test_verify_packet import foreign_signer, verify
 
 # The signer's certificate of the test PKI runs out on 2028-01-01.
 AFTER_THE_SIGNER_EXPIRED = datetime.datetime(2029, 6, 1, tzinfo=datetime.UTC)
@@ -317,3 +318,25 @@ def test_the_key_comes_from_pem_text_or_files_and_no_key_is_made(local_pki, sett
         pdfsign.sign(rendered, reason="half configured")
     # A web process given the certificate but not the key still checks packets.
     assert pdfsign.check(pdf).valid
+
+
+@pytest.mark.parametrize("profile", ["B-T", "B-LTA"])
+def test_the_offline_check_verifies_a_timestamped_packet_to_the_organisation_root(
+    plan, owner, signing_with, profile, tmp_path
+):
+    pki = signing_with(profile)
+    path = tmp_path / "packet.pdf"
+    path.write_bytes(pdf_of(issue(plan, owner)))
+    root = tmp_path / "root.pem"
+    root.write_bytes(pki.certificate("root"))
+    # Somebody else's certificate, which vouches for nothing in this packet.
+    foreign_signer(tmp_path)
+    untrusted = verify(path, "--trust", str(tmp_path / "other-cert.pem"))
+
+    done = verify(path, "--trust", str(root))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "VERIFIED" in done.stdout
+    assert "Signature timestamp" in done.stdout
+    if profile == "B-LTA":
+        assert "Document timestamp" in done.stdout
+    assert untrusted.returncode == 1, untrusted.stdout

@@ -1,0 +1,485 @@
+"""Check a readiness packet with nothing but the PDF: no database, no network, no settings.
+
+    python -m truststream.verify_packet PACKET.pdf [--trust CERT.pem ...] [--json]
+
+It checks the packet's PAdES signature (and its timestamps, when it has any) with pyHanko, that
+nothing but validation data and document timestamps was added after it, that the snapshot
+attached to the signed file has the plan digest the packet prints, and that each approval's
+recorded digests agree with the snapshot's sections. It prints who approved what, when, with
+which meaning, and which approvals were stale when the packet was made.
+
+Exit codes: 0 everything checks out and the signer chains to a --trust certificate; 1 a
+mismatch (a broken or untrusted signature, content added after signing, a digest that does not
+agree); 2 the file cannot be read as a packet; 3 everything checks out but no --trust was given,
+so the file is intact and consistent but nothing says who signed it.
+
+Only the core's pure `truststream.canonical` is imported from the project: the digests are the
+very functions the server uses. docs/verifying-packets.md explains the checks.
+"""
+
+import argparse
+import datetime
+import hashlib
+import io
+import json
+import logging
+import os
+import sys
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from truststream import canonical
+
+OK, MISMATCH, UNREADABLE, UNTRUSTED = 0, 1, 2, 3
+ATTACHMENT_NAME = "plan-snapshot.json"
+FORMAT_PREFIX = "truststram-readiness-packet/"
+PACKET_KEYWORD = "truststram-packet"
+# Packets are at most 50 MB by default (PACKET_MAX_BYTES); a larger file is refused unread.
+DEFAULT_MAX_MB = 64
+
+
+class Unreadable(Exception):
+    """The input is not a packet this tool can read: the message says why."""
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class Report:
+    file: str
+    sha256: str
+    trusted_roots: int
+    checks: list[Check] = field(default_factory=list)
+    packet: dict = field(default_factory=dict)
+    approvals: list[dict] = field(default_factory=list)
+
+    def add(self, name: str, ok: bool, detail: str) -> None:
+        self.checks.append(Check(name, ok, detail))
+
+    @property
+    def exit_code(self) -> int:
+        if not all(check.ok for check in self.checks):
+            return MISMATCH
+        return OK if self.trusted_roots else UNTRUSTED
+
+    @property
+    def verdict(self) -> str:
+        return {
+            OK: "VERIFIED: intact, consistent, and signed by a trusted key.",
+            MISMATCH: "NOT VERIFIED: see the failed checks above.",
+            UNTRUSTED: "INTACT AND CONSISTENT, signer not checked: give the issuing instance's "
+            "certificate with --trust to know who signed it.",
+        }[self.exit_code]
+
+
+# Reading the file
+
+
+def _read(path: Path, max_bytes: int) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise Unreadable(
+                f"{path} is {size:,} bytes, more than the {max_bytes:,} this tool reads "
+                "(see --max-mb)."
+            )
+        data = path.read_bytes()
+    except OSError as error:
+        raise Unreadable(f"Cannot read {path}: {error.strerror or error}.") from error
+    # A PDF's header may follow up to 1 KB of other bytes.
+    if b"%PDF-" not in data[:1024]:
+        raise Unreadable(f"{path} is not a PDF file.")
+    return data
+
+
+def _load_roots(paths: list[Path]) -> list:
+    from pyhanko.keys import load_cert_from_pemder
+
+    roots = []
+    for path in paths:
+        try:
+            roots.append(load_cert_from_pemder(str(path)))
+        except Exception as error:
+            raise Unreadable(f"Cannot read the certificate {path}: {error}") from error
+    return roots
+
+
+def _entry(dictionary, key: str, default=None):
+    """`dictionary[key]` resolved to its object: pyHanko's `get` returns indirect references."""
+    try:
+        return dictionary[key]
+    except KeyError:
+        return default
+
+
+def _keywords(info) -> dict[str, str]:
+    """The packet's own facts from the document information's keywords, e.g.
+    "truststram-packet, plan-digest:…, revision:3, kind:final"."""
+    text = str(_entry(info, "/Keywords", "")) if info is not None else ""
+    words = [word.strip() for word in text.split(",")]
+    if PACKET_KEYWORD not in words:
+        return {}
+    return dict(word.split(":", 1) for word in words if ":" in word)
+
+
+def _attachment(root, name: str) -> bytes | None:
+    """An embedded file by name, from the catalogue's /EmbeddedFiles name tree."""
+    try:
+        tree = root["/Names"]["/EmbeddedFiles"]
+    except KeyError:
+        return None
+    nodes = [tree]
+    while nodes:
+        node = nodes.pop().get_object()
+        names = _entry(node, "/Names", [])
+        for index in range(0, len(names) - 1, 2):
+            if str(names[index].get_object()) == name:
+                return names[index + 1].get_object()["/EF"]["/F"].data
+        nodes.extend(_entry(node, "/Kids", []))
+    return None
+
+
+# Checks
+
+
+def _validation_context(reader, roots: list):
+    from pyhanko.sign.validation.dss import DocumentSecurityStore, NoDSSFoundError
+    from pyhanko_certvalidator import ValidationContext
+
+    kwargs = {"trust_roots": roots, "allow_fetching": False}
+    try:
+        # B-LT / B-LTA packets carry the certificates and revocation data in their DSS.
+        return DocumentSecurityStore.read_dss(reader).as_validation_context(kwargs)
+    except NoDSSFoundError:
+        return ValidationContext(**kwargs)
+
+
+def _timestamp_detail(status, what: str, roots: list) -> tuple[bool, str]:
+    moment = status.timestamp.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if not (status.intact and status.valid):
+        return False, f"{what} is broken."
+    if roots and not status.trusted:
+        return False, f"{what} of {moment} is intact but its authority is not trusted."
+    trust = "by a trusted authority" if roots else "authority not checked (no --trust)"
+    return True, f"{what}: {moment}, {trust}."
+
+
+def _check_signature(report: Report, reader, roots: list):
+    """The packet's signature and its timestamps; returns the signature, or None."""
+    from pyhanko.sign.diff_analysis import ModificationLevel
+    from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+    signatures = reader.embedded_regular_signatures
+    if len(signatures) != 1:
+        found = "no signature" if not signatures else f"{len(signatures)} signatures"
+        report.add("signature", False, f"A packet carries one signature; this file has {found}.")
+        return None
+    signature = signatures[0]
+    try:
+        status = validate_pdf_signature(
+            signature,
+            signer_validation_context=_validation_context(reader, roots),
+            ts_validation_context=_validation_context(reader, roots),
+        )
+    except Exception as error:
+        report.add("signature", False, f"The signature cannot be validated: {error}")
+        return signature
+    subject = status.signing_cert.subject.human_friendly
+    if not (status.intact and status.valid):
+        report.add("signature", False, "The signature is broken: the signed bytes were changed.")
+    else:
+        when = status.signer_reported_dt
+        at = f", signed {when.astimezone(datetime.UTC):%Y-%m-%d %H:%M:%S} UTC" if when else ""
+        report.add("signature", True, f"Intact, by {subject}{at}.")
+    if roots:
+        report.add(
+            "signer",
+            bool(status.trusted),
+            "The signer chains to a --trust certificate."
+            if status.trusted
+            else f"The signer ({subject}) does not chain to any --trust certificate.",
+        )
+    report.packet["signer"] = subject
+
+    # Only validation data and document timestamps may follow the signature (PAdES B-LT/LTA).
+    level = status.modification_level
+    whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
+        status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+        and level is not None
+        and level <= ModificationLevel.LTA_UPDATES
+    )
+    if not whole:
+        detail = "Content was added to the file after it was signed."
+    elif status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
+        detail = "The signature covers the whole file."
+    else:
+        detail = (
+            "The signature covers everything but the validation data and document timestamps "
+            "added after it."
+        )
+    report.add("coverage", whole, detail)
+
+    if status.timestamp_validity is not None:
+        ok, detail = _timestamp_detail(status.timestamp_validity, "Signature timestamp", roots)
+        report.add("timestamp", ok, detail)
+    for stamp in reader.embedded_timestamp_signatures:
+        try:
+            stamp_status = validate_pdf_timestamp(
+                stamp, validation_context=_validation_context(reader, roots)
+            )
+            ok, detail = _timestamp_detail(stamp_status, "Document timestamp", roots)
+        except Exception as error:
+            ok, detail = False, f"A document timestamp cannot be validated: {error}"
+        report.add("timestamp", ok, detail)
+    return signature
+
+
+def _utc(text: str | None) -> str:
+    if not text:
+        return "—"
+    moment = datetime.datetime.fromisoformat(text).astimezone(datetime.UTC)
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _check_roles(report: Report, data: dict, final: bool) -> None:
+    """Each role's digests, recomputed from the snapshot's sections, against what it records."""
+    sections = data["sections"]
+    digests = {name: canonical.digest(section) for name, section in sections.items()}
+    problems = []
+    for role in data["signoffs"]["roles"]:
+        title = str(role["title"])
+        now = canonical.digest(canonical.covered(sections, role["covers"]))
+        if now != role["current_digest"]:
+            problems.append(f"{title}: its sections' digest is not the one the packet prints")
+        signature = role["signature"]
+        if signature is None:
+            report.approvals.append(
+                {"role": title, "approves": str(role["approves"]), "signed": False}
+            )
+            continue
+        current = signature["digest"] == now
+        recorded = signature.get("section_digests")
+        if recorded is None:
+            changed = [] if current else ["(format 1: not recorded)"]
+        else:
+            names = sorted(set(recorded) | set(canonical.covered(sections, role["covers"])))
+            changed = [name for name in names if recorded.get(name) != digests.get(name)]
+            if current and changed:
+                problems.append(f"{title}: its section digests disagree with its digest")
+        if role["state"] in ("approved", "rejected") and not current:
+            problems.append(f"{title}: shown as current, but its sections changed since")
+        if role["state"] == "stale" and current:
+            problems.append(f"{title}: shown as stale, but its sections did not change")
+        if (
+            role["state"] == "stale"
+            and recorded is not None
+            and sorted(role["changed_sections"]) != changed
+        ):
+            problems.append(f"{title}: the sections shown as changed are not those that did")
+        report.approvals.append(
+            {
+                "role": title,
+                "approves": str(role["approves"]),
+                "signed": True,
+                "name": str(signature["printed_name"]),
+                "decision": str(signature["decision"]),
+                "meaning": str(signature["meaning"]),
+                "signed_at": _utc(signature["signed_at"]),
+                "stale": not current,
+                "changed_sections": changed,
+                "counts": role["state"] != "not_holder",
+                "state": str(role["state_label"]),
+            }
+        )
+        if final and role["required"] and (role["state"] != "approved" or not current):
+            problems.append(f"{title}: a final packet needs its current approval")
+    if final and not data["signoffs"]["signed_off"]:
+        problems.append("the packet is marked final, but its snapshot is not signed off")
+    report.add(
+        "approvals",
+        not problems,
+        "; ".join(problems) + "."
+        if problems
+        else "Every role's digests agree with the snapshot's sections.",
+    )
+
+
+def _check_content(report: Report, reader, signature) -> None:
+    # What the signature covers is read from the revision it signed, so nothing added after it
+    # (even an allowed timestamp) can stand in for the printed digest or the snapshot.
+    if signature is not None:
+        view = reader.get_historical_resolver(signature.signed_revision).trailer_view
+    else:
+        view = reader.trailer_view
+    facts = _keywords(_entry(view, "/Info"))
+    if not facts:
+        report.add("packet", False, "This PDF is not a TrustStram readiness packet.")
+        return
+    report.packet.update(
+        printed_digest=facts.get("plan-digest"),
+        revision=facts.get("revision"),
+        kind=facts.get("kind"),
+    )
+    raw = _attachment(view["/Root"], ATTACHMENT_NAME)
+    if raw is None:
+        report.add("snapshot", False, f"The packet has no attached {ATTACHMENT_NAME}.")
+        return
+    try:
+        data = json.loads(raw)
+        if not str(data.get("format", "")).startswith(FORMAT_PREFIX):
+            raise ValueError("unknown format")
+        computed = canonical.revision_digest(data)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        report.add("snapshot", False, f"The attached {ATTACHMENT_NAME} is not a plan snapshot.")
+        return
+    plan = data["plan"]
+    report.packet.update(plan=f"{plan['title']} {plan['release_version']}", plan_id=plan["id"])
+    printed = facts.get("plan-digest")
+    report.add(
+        "plan digest",
+        computed == printed,
+        f"The attached snapshot's digest is the printed plan digest {printed}."
+        if computed == printed
+        else f"The attached snapshot's digest {computed} is not the printed {printed}.",
+    )
+    try:
+        _check_roles(report, data, facts.get("kind") == "final")
+    except (KeyError, TypeError, ValueError, AttributeError):
+        report.add("approvals", False, "The snapshot's sign-off manifest is malformed.")
+
+
+def verify(path: Path, trust: list[Path], max_bytes: int) -> Report:
+    """Every check of the packet at `path`. Raises Unreadable when it is not a packet at all."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    data = _read(path, max_bytes)
+    roots = _load_roots(trust)
+    sha256 = hashlib.sha256(data).hexdigest()
+    report = Report(file=str(path), sha256=sha256, trusted_roots=len(roots))
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        reader.root  # noqa: B018 - a file whose catalogue cannot be found is no packet
+    except Exception as error:
+        raise Unreadable(f"{path} cannot be read as a PDF: {error}") from error
+    try:
+        signature = _check_signature(report, reader, roots)
+    except Exception as error:
+        report.add("signature", False, f"The signature cannot be read: {error}")
+        signature = None
+    try:
+        _check_content(report, reader, signature)
+    except Exception as error:
+        raise Unreadable(f"{path} cannot be read as a packet: {error}") from error
+    return report
+
+
+# Output
+
+
+def _printable(text: object) -> str:
+    """Text from the file, shown in a terminal: control characters (escape sequences that
+    could rewrite what the screen shows) are replaced."""
+    return "".join(
+        character if unicodedata.category(character)[0] != "C" else "\ufffd"
+        for character in str(text)
+    )
+
+
+def as_text(report: Report) -> str:
+    packet = report.packet
+    lines = [f"File        {report.file}", f"SHA-256     {report.sha256}"]
+    if packet.get("plan"):
+        kind = (packet.get("kind") or "?").upper()
+        lines.append(f"Packet      {packet['plan']}, revision {packet.get('revision')}, {kind}")
+    lines.append("")
+    for check in report.checks:
+        lines.append(f"{'ok' if check.ok else 'FAIL':<5} {check.name:<12} {check.detail}")
+    if report.approvals:
+        lines += ["", "Approvals (times in UTC)"]
+    for approval in report.approvals:
+        if not approval["signed"]:
+            lines.append(f"- {approval['role']}: not signed")
+            continue
+        stale = (
+            f"STALE at the time: {', '.join(approval['changed_sections'])} changed since"
+            if approval["stale"]
+            else "current at the time"
+        )
+        lines.append(
+            f"- {approval['role']}: {approval['name']}, {approval['decision'].lower()}, "
+            f"{approval['signed_at']}; {stale}"
+            + ("" if approval["counts"] else f"; does not count ({approval['state']})")
+        )
+        lines.append(f"    approves: {approval['approves']}")
+        lines.append(f"    meaning:  {approval['meaning']}")
+    lines += ["", report.verdict]
+    # A newline in a signer's meaning must not print a line of its own ("ok  signature …").
+    return "\n".join(_printable(line) for line in lines)
+
+
+def as_json(report: Report) -> str:
+    return json.dumps(
+        {
+            "file": report.file,
+            "sha256": report.sha256,
+            "packet": report.packet,
+            "checks": [check.__dict__ for check in report.checks],
+            "approvals": report.approvals,
+            "exit_code": report.exit_code,
+            "verdict": report.verdict,
+        },
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m truststream.verify_packet",
+        description="Check a TrustStram readiness packet offline: its signature, timestamps, "
+        "plan digest and approvals. Exit 0 verified, 1 mismatch, 2 unreadable, "
+        "3 intact but no --trust given.",
+    )
+    parser.add_argument("file", type=Path, help="the packet PDF")
+    parser.add_argument(
+        "--trust",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="CERT.pem",
+        help="a certificate to trust (the instance's packet certificate, a timestamp "
+        "authority's root); may be given more than once",
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--max-mb", type=int, default=DEFAULT_MAX_MB, help="refuse larger files (default 64)"
+    )
+    args = parser.parse_args(argv)
+    # pyHanko logs what the report already says (an untrusted signer, a missing DSS).
+    logging.disable(logging.CRITICAL)
+    try:
+        report = verify(args.file, args.trust, args.max_mb * 1024 * 1024)
+    except Unreadable as error:
+        print(f"verify_packet: {error}", file=sys.stderr)
+        return UNREADABLE
+    except MemoryError:
+        print(f"verify_packet: {args.file} is too large to examine.", file=sys.stderr)
+        return UNREADABLE
+    try:
+        print(as_json(report) if args.json else as_text(report), flush=True)
+    except BrokenPipeError:
+        # Piped into `head` or the like: the exit code still tells the result. Python's own
+        # advice: point stdout at /dev/null so that the flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return report.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
