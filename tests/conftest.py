@@ -1,3 +1,4 @@
+import asyncio
 import socket
 import subprocess
 import sys
@@ -257,6 +258,22 @@ def s3_storage(s3_endpoint, settings, tmp_path):
     settings.STORAGES = {**settings.STORAGES, "default": storage}
     settings.MEDIA_ROOT = tmp_path / "web-media"
     return bucket
+
+
+@pytest.fixture(autouse=True)
+def _no_event_loop_running_outside_browser_tests(request):
+    """Playwright's sync API, started once for the browser tests, leaves its event loop marked
+    as running in this thread; pyHanko's synchronous calls (`asyncio.run`) then refuse. Tests
+    that drive no browser run without it, and get it back afterwards."""
+    if request.node.get_closest_marker("browser") is not None:
+        yield
+        return
+    loop = asyncio._get_running_loop()
+    asyncio._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(loop)
 
 
 @pytest.fixture(scope="session")
