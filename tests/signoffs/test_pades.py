@@ -7,7 +7,6 @@ import datetime
 import io
 import re
 import xml.etree.ElementTree as ET
-from concurrent.futures import ThreadPoolExecutor
 
 import pypdf
 import pytest
@@ -58,14 +57,6 @@ def issue(plan, owner):
     return packet
 
 
-def in_own_thread(function, *args):
-    """Call one of pyHanko's validators, which run an event loop of their own (`asyncio.run`),
-    in a thread of its own: an event loop left running in the test's thread by an earlier test
-    would make them refuse."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(function, *args).result()
-
-
 def root_of(pki):
     return load_certs_from_pemder_data(pki.certificate("root"))
 
@@ -97,7 +88,7 @@ def test_a_timestamped_packet_validates_to_the_organisation_root_without_fetchin
         context = DocumentSecurityStore.read_dss(reader).as_validation_context(
             {"trust_roots": roots, "allow_fetching": False, "revocation_mode": "hard-fail"}
         )
-    status = in_own_thread(validate_pdf_signature, signature, context)
+    status = validate_pdf_signature(signature, context)
     assert status.bottom_line, status.pretty_print_details()
     assert status.signing_cert.subject.native["common_name"] == "TrustStram Readiness packets"
     # The chain runs through the organisation's issuing CA to its root.
@@ -110,7 +101,7 @@ def test_a_timestamped_packet_validates_to_the_organisation_root_without_fetchin
     stamps = document_timestamps(reader)
     if profile == "B-LTA":
         assert len(stamps) == 1
-        whole = in_own_thread(validate_pdf_timestamp, stamps[0], context)
+        whole = validate_pdf_timestamp(stamps[0], context)
         assert whole.valid and whole.intact and whole.trusted
         # After it, pyHanko adds the timestamp's own validation data, as PAdES allows: the
         # timestamp covers its revision, and nothing but validation data came after.
@@ -179,8 +170,7 @@ def test_a_b_lta_packet_still_validates_after_its_signer_certificate_expired(
         (issuing,) = load_certs_from_pemder_data(pki.certificate("issuing"))
         context = ValidationContext(trust_roots=roots, other_certs=[issuing], allow_fetching=False)
         with pytest.raises(PathValidationError, match="expired"):
-            in_own_thread(
-                asyncio.run,
+            asyncio.run(
                 CertificateValidator(signer, validation_context=context).async_validate_usage(
                     set()
                 ),
@@ -192,8 +182,7 @@ def test_a_b_lta_packet_still_validates_after_its_signer_certificate_expired(
             ServiceLabel("root"), at_time=AFTER_THE_SIGNER_EXPIRED
         )
         results = [
-            in_own_thread(
-                asyncio.run,
+            asyncio.run(
                 ades_lta_validation(
                     packet_signature(PdfFileReader(io.BytesIO(signed))),
                     _lta_spec(roots, [crl_then]),
@@ -300,8 +289,7 @@ def test_the_key_comes_from_pem_text_or_files_and_no_key_is_made(local_pki, sett
     pdf = pdfsign.sign(rendered, reason="test")
     by_files = pdfsign.check(pdf)
     assert by_files.valid and by_files.level == "B-B"
-    status = in_own_thread(
-        validate_pdf_signature,
+    status = validate_pdf_signature(
         packet_signature(PdfFileReader(io.BytesIO(pdf))),
         ValidationContext(trust_roots=list(root_of(local_pki)), allow_fetching=False),
     )
