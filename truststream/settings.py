@@ -194,6 +194,8 @@ INSTALLED_APPS = [
     "planning",
     "checklists",
     "signoffs",
+    "reports",
+    "gates",
 ]
 
 MIDDLEWARE = [

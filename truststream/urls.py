@@ -22,5 +22,7 @@ urlpatterns = [
     path("plans/", include("checklists.urls")),
     path("plans/", include("signoffs.urls")),
     path("packets/", include("signoffs.packet_urls")),
+    path("", include("reports.urls")),
+    path("", include("gates.urls")),
     path("admin/", admin.site.urls),
 ]
