@@ -8,6 +8,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from planning import reads
+from planning.access import VIEW, plans_with_permissions
 from planning.models import (
     DeploymentPlan,
     Invitation,
@@ -209,3 +210,38 @@ def plan_documents(plan: DeploymentPlan):
         grouped.setdefault(document.category, []).append(document)
     labels = dict(PlanningDocument.Category.choices)
     return [(labels[category], docs) for category, docs in grouped.items()]
+
+
+def next_environment_refusal(plan: DeploymentPlan) -> str:
+    """Why no plan of the next environment can be made from this plan now ("" when one can):
+    production has no next environment, an archived plan is frozen, and a plan has one next
+    plan in play at a time (one archived or cancelled leaves room for another). One query at
+    most."""
+    if plan.next_environment is None:
+        return f"A {plan.get_environment_display().lower()} plan has no next environment."
+    if plan.is_archived:
+        return "This plan is archived. Restore it before planning its next environment."
+    in_play = (
+        plan.next_plans.filter(archived_at__isnull=True)
+        .exclude(status=DeploymentPlan.Status.CANCELLED)
+        .exists()
+    )
+    if in_play:
+        return (
+            f"The {plan.next_environment_label.lower()} plan of this plan exists already. "
+            "Archive or cancel it to plan the next environment again."
+        )
+    return ""
+
+
+def plan_neighbours(plan: DeploymentPlan, user) -> dict:
+    """The plan this one was made from and the plans made from it, those the user may see:
+    {"previous": plan or None, "next": [plans]}. One query."""
+    related = plans_with_permissions(user).filter(
+        Q(pk=plan.previous_plan_id) | Q(previous_plan=plan)
+    )
+    visible = [other for other in related.order_by("created_at", "id") if VIEW in other.held]
+    return {
+        "previous": next((p for p in visible if p.pk == plan.previous_plan_id), None),
+        "next": [p for p in visible if p.previous_plan_id == plan.pk],
+    }

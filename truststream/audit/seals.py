@@ -94,9 +94,20 @@ def _plain(value):
 
 
 # Columns added to an event table after seals were taken over it. While such a column is empty
-# it is left out of an event's digest, so that seals taken before it existed still verify; once
-# it holds a value, the value is sealed like any other. Add every column added later here.
-ADDED_LATER = {"checklists.ChecklistItemEvent": {"assignee_id"}}
+# (null, or the empty text a new text column fills its old rows with) it is left out of an
+# event's digest, so that seals taken before it existed still verify; once it holds a value,
+# the value is sealed like any other. Add every column added later here.
+ADDED_LATER = {
+    "checklists.ChecklistItemEvent": {
+        "assignee_id",
+        "previous_item_id",
+        "carried_state",
+        "carried_reason",
+        "carried_from",
+    },
+    "planning.DeploymentPlanEvent": {"previous_plan_id"},
+}
+EMPTY = (None, "")
 
 
 def event_digest(model, event, *, with_context: bool = False) -> str:
@@ -108,7 +119,7 @@ def event_digest(model, event, *, with_context: bool = False) -> str:
         renamed.get(field.attname, field.attname): _plain(getattr(event, field.attname))
         for field in model._meta.concrete_fields
         if field.attname != "pgh_id"
-        and not (field.attname in added_later and getattr(event, field.attname) is None)
+        and not (field.attname in added_later and getattr(event, field.attname) in EMPTY)
     }
     sealed = {"table": sealed_label(model), "id": event.pgh_id, "data": data}
     if with_context:
