@@ -52,10 +52,10 @@ class ChecklistItem(models.Model):
         blank=True,
         related_name="checklist_items",
     )
-    # The item of the previous environment's plan this one was made after
-    # (`services.items_carry`), and what it said there: a state other than open is carried as
-    # `carried_state` (with its reason) while this item stays open, so that it counts for
-    # nothing until someone confirms it here. Any state set in this plan ends the carry.
+    # What the item of the previous environment's plan said (`services.items_carry`): a state
+    # other than open is carried as `carried_state` (with its reason, from `previous_item`)
+    # while this item stays open, so that it counts for nothing until someone confirms it
+    # here. Any state set in this plan ends the carry.
     previous_item = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

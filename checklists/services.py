@@ -69,14 +69,15 @@ def items_carry(*, plan: DeploymentPlan, previous: DeploymentPlan, **kwargs) -> 
     """Carry the previous plan's checklist evidence into the new plan of the next environment
     (the receiver of `planning.plan_carried_forward`, inside the creation's transaction).
 
-    Items pair by checklist and text, in order (both plans have the same playbook revision),
-    and every item remembers its counterpart. Assignees are not carried: who sees an item
-    through is decided in each environment. An item decided there (passed, failed, not
-    applicable) brings its state as `carried_state`, with its reason, note, links and files,
-    but stays open here: it counts for nothing
+    Items pair by checklist and text, in order (both plans have the same playbook revision).
+    An item decided there (passed, failed, not applicable) remembers its counterpart
+    (`previous_item`) and brings its state as `carried_state`, with its reason, note, links
+    and files, but stays open here: it counts for nothing
     (readiness, suggested scores, blockers, sign-off) until someone confirms a state in this
     plan. Files are carried by reference to the same stored content, which is never deleted
-    (`file_remove` keeps it) and whose SHA-256 comes along.
+    (`file_remove` keeps it) and whose SHA-256 comes along. Items left open there, and every
+    item's assignee (who sees an item through is decided in each environment), are not
+    carried; only carried items are updated, so the new plan's trail tells each carry once.
     """
     earlier: dict[tuple[str, str], list[ChecklistItem]] = {}
     for item in (
@@ -91,15 +92,16 @@ def items_carry(*, plan: DeploymentPlan, previous: DeploymentPlan, **kwargs) -> 
         .select_related("checklist")
         .order_by("checklist__position", "position", "id")
     )
-    links, files = [], []
+    carried, links, files = [], [], []
     for item in items:
         counterparts = earlier.get((item.checklist.key, item.text))
         if not counterparts:
             continue
         source = counterparts.pop(0)
-        item.previous_item = source
         if source.state not in CARRIED_STATES:
             continue
+        carried.append(item)
+        item.previous_item = source
         item.carried_state = source.state
         item.carried_reason = source.na_reason
         item.carried_from = previous.environment
@@ -122,7 +124,7 @@ def items_carry(*, plan: DeploymentPlan, previous: DeploymentPlan, **kwargs) -> 
             for evidence in source.files.all()
         )
     ChecklistItem.objects.bulk_update(
-        items,
+        carried,
         ["previous_item", "carried_state", "carried_reason", "carried_from", "note"],
     )
     EvidenceLink.objects.bulk_create(links)
