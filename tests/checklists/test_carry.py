@@ -263,3 +263,19 @@ def test_the_comparison_costs_the_same_queries_for_ten_times_the_items(
     # plan with them, both plans' requirement templates, both plans' items.
     with django_assert_num_queries(6):
         assert client.get(compare(production)).status_code == 200
+
+
+def test_the_api_shows_the_carry_and_a_pipeline_confirms_it(production, editor):
+    from tests.checklists.test_api import call, token_of
+
+    token = token_of(editor)
+    ssl = item(production, SSL)
+    shown = call("get", f"/items/{ssl.pk}", token).json()
+    assert (shown["state"], shown["carried_state"], shown["carried_from"]) == (
+        "open",
+        "passed",
+        "staging",
+    )
+    response = call("post", f"/items/{ssl.pk}/state", token, {"state": "passed"})
+    assert response.status_code == 200
+    assert (response.json()["state"], response.json()["carried_state"]) == ("passed", None)
