@@ -2,9 +2,11 @@
 checklists' carry-over is in tests/checklists/test_carry.py)."""
 
 import datetime
+import threading
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.urls import reverse
 
 from planning import services
@@ -141,6 +143,34 @@ def test_one_next_plan_in_play_at_a_time(plan, owner):
     services.plan_archive(plan=first)
     second = plan_next(plan, owner)
     assert set(plan.next_plans.all()) == {first, second}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_people_planning_the_next_environment_at_once_make_one_plan(plan, owner, editor):
+    """The previous plan's lock serialises them: one makes the plan, the other is told."""
+    barrier = threading.Barrier(2)
+    outcomes = {}
+
+    def make(person):
+        try:
+            barrier.wait(timeout=10)
+            plan_next(plan, person)
+            outcomes[person.username] = "made"
+        except ValidationError as refused:
+            outcomes[person.username] = " ".join(refused.messages)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=make, args=(who,)) for who in (owner, editor)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    made = [who for who, outcome in outcomes.items() if outcome == "made"]
+    told = [outcome for outcome in outcomes.values() if outcome != "made"]
+    assert len(made) == 1
+    assert len(told) == 1 and "exists already" in told[0]
+    assert plan.next_plans.count() == 1
 
 
 def test_a_go_live_before_week_1_is_refused_and_nothing_is_made(plan, owner):
