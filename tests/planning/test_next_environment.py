@@ -111,11 +111,19 @@ def test_members_keep_their_roles_and_the_creator_owns_the_new_plan(
 
 def test_approvals_role_holders_and_scores_are_not_carried(plan, owner, holders):
     from checklists import services as checklist_services
+    from signoffs import snapshot
+    from tests.signoffs.test_signoffs import sign
 
     checklist_services.score_set(
         plan=plan, actor=owner, category="security", score=9, rationale="Pen test clean"
     )
+    sign(plan, "technical_lead", holders["technical_lead"])
+    signed = snapshot.digest(snapshot.sections(plan))
     new = plan_next(plan, owner)
+    # Nothing signed on the previous plan changed, and its signature stays there.
+    assert snapshot.digest(snapshot.sections(plan)) == signed
+    assert plan.signoffs.count() == 1
+    assert not new.signoffs.exists()
     assert new.roles.count() == plan.roles.count()
     assert not new.roles.filter(assignee__isnull=False).exists()
     assert not new.readiness_scores.exists()
