@@ -144,6 +144,7 @@ class ReadinessSummary:
     blockers: list[ChecklistItem]
     scored: int
     categories: int
+    lowest_band: bool
 
     @property
     def failed_blockers(self) -> list[ChecklistItem]:
@@ -162,6 +163,7 @@ def readiness_summaries(plans) -> dict[int, ReadinessSummary]:
     scores: dict[int, dict[str, ReadinessScore]] = {pk: {} for pk in plan_ids}
     latest = (
         ReadinessScore.objects.filter(plan_id__in=plan_ids)
+        .select_related("scored_by")
         .order_by("plan_id", "category", "-scored_at", "-id")
         .distinct("plan_id", "category")
     )
@@ -190,5 +192,6 @@ def readiness_summaries(plans) -> dict[int, ReadinessSummary]:
             blockers=result.blockers,
             scored=result.scored,
             categories=len(result.categories),
+            lowest_band=result.band is result.bands[-1],
         )
     return summaries

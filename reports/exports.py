@@ -27,6 +27,8 @@ PORTFOLIO_COLUMNS = [
     "Go-live",
     "Days left",
     "At risk",
+    "Decision",
+    "Why",
     "Score trend (oldest first)",
 ]
 
@@ -67,6 +69,8 @@ def portfolio_csv(rows: list[PortfolioRow]) -> str:
                 plan.target_go_live.isoformat(),
                 row.days_left,
                 "yes" if row.at_risk else "no",
+                row.decision[0],
+                spreadsheet_safe(" ".join(row.decision[1])),
                 " ".join("" if v is None else f"{v:g}" for v in row.trend),
             ]
         )

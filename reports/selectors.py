@@ -11,6 +11,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from checklists.history import score_trends
 from checklists.selectors import ReadinessSummary, readiness_summaries
 from planning.models import DeploymentPlan, Task
 from planning.selectors import (
@@ -20,7 +21,7 @@ from planning.selectors import (
     status_entries,
 )
 from reports.models import AuditorExport
-from reports.trends import score_trends
+from signoffs.decision import GO, NO_GO, decide, gate_threshold
 from signoffs.models import ReadinessPacket, Signoff
 from signoffs.selectors import missing_signoffs, signature_counts, signoff_state
 from truststream import audit
@@ -76,17 +77,37 @@ class PortfolioRow:
         return bool(self.readiness.blockers or self.blocked_tasks)
 
     @property
-    def go(self) -> bool:
-        """The plan may go live: signed off on current digests (the status machine and the
-        stale sweep keep `signed_off` true to the digests, and `missing_signoffs` names any
-        approval the sweep found stale), readiness at or above the plan's threshold, and
-        nothing blocks."""
-        return (
-            self.plan.status == Status.SIGNED_OFF
-            and not self.missing_roles
-            and self.readiness.total >= self.plan.signoff_threshold
-            and not self.blocked
+    def decision(self) -> tuple[str, list[str]]:
+        """The gate's rule (`signoffs.decision.decide`) over what the page loaded in bulk,
+        with the page's own blocker added: a blocked task. "Signed off on current digests"
+        is the status (the status machine and the stale sweep keep it true to the digests)
+        with no role missing (`missing_signoffs` names any approval the sweep found stale)."""
+        verdict, reasons = decide(
+            status=self.plan.status,
+            archived=self.plan.is_archived,
+            signed_off=self.plan.status in (Status.SIGNED_OFF, Status.DEPLOYED)
+            and not self.missing_roles,
+            score=self.readiness.total,
+            threshold=gate_threshold(self.plan.signoff_threshold),
+            band_title=self.readiness.band["title"],
+            lowest_band=self.readiness.lowest_band,
+            blockers=[item.text for item in self.readiness.blockers],
+            missing_roles=self.missing_roles,
+            stale_roles=[],
         )
+        if self.blocked_tasks:
+            count = len(self.blocked_tasks)
+            blocked = f"{count} task{'s are' if count > 1 else ' is'} blocked."
+            # A `go` verdict's one reason says why it would go; a blocked task overturns it.
+            reasons = [*reasons, blocked] if verdict != GO else [blocked]
+            verdict = NO_GO
+        return verdict, reasons
+
+    @property
+    def go(self) -> bool:
+        """The plan may go live now: signed off on current digests, readiness at or above
+        the gate's threshold, and nothing blocks."""
+        return self.decision[0] == GO
 
     @property
     def at_risk(self) -> bool:
@@ -129,7 +150,7 @@ def portfolio_rows(plans, *, today: datetime.date) -> list[PortfolioRow]:
     summaries = readiness_summaries(plans)
     blocked = blocked_tasks(plan_ids)
     missing = missing_signoffs(plan_ids)
-    trends = score_trends(plans, weeks=TREND_WEEKS)
+    trends = score_trends(plan_ids, weeks=TREND_WEEKS)
     return [
         PortfolioRow(
             plan=plan,

@@ -144,22 +144,24 @@ def test_the_csv_is_quoted_and_safe_for_spreadsheets(owner, client_for):
 
 
 def test_the_trend_is_the_weighted_total_at_each_week_end(plan, owner, client_for):
-    now = timezone.now()
-    with time_machine.travel(now - datetime.timedelta(days=15), tick=False):
+    # A Thursday: the week ends read are the five Mondays before it (00:00) and now.
+    now = datetime.datetime(2026, 11, 26, 12, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(datetime.datetime(2026, 11, 11, 9, 0, tzinfo=datetime.UTC)):
         checklist_services.score_set(
             plan=plan, actor=owner, category="infrastructure", score=4, rationale="a"
         )
-    with time_machine.travel(now - datetime.timedelta(days=3), tick=False):
+    with time_machine.travel(datetime.datetime(2026, 11, 24, 9, 0, tzinfo=datetime.UTC)):
         checklist_services.score_set(
             plan=plan, actor=owner, category="infrastructure", score=8, rationale="b"
         )
         checklist_services.score_set(
             plan=plan, actor=owner, category="security", score=6, rationale="c"
         )
-    [row] = rows_of(client_for(owner).get(CSV_URL))
-    # Six week ends, oldest first: none, none, none, 10 (25 × 4), 10, 35 (25 × 8 + 25 × 6).
+    with time_machine.travel(now):
+        [row] = rows_of(client_for(owner).get(CSV_URL))
+        page = client_for(owner).get(URL).content.decode()
+    # 26 Oct, 2, 9 Nov: no score; 16 and 23 Nov: 10 (25 × 4); now: 35 (25 × 8 + 25 × 6).
     assert row["Score trend (oldest first)"] == "   10 10 35"
-    page = client_for(owner).get(URL).content.decode()
     assert (
         "Score at the end of each of the last 6 weeks: no score, no score, no score, 10, 10, 35"
         in page
@@ -172,12 +174,6 @@ def test_the_sparkline_leaves_gaps_and_escapes_its_title():
     assert svg.count("<polyline") == 1  # 40 → 60; 90 stands alone after the gap
     assert "<title>&lt;b&gt;&amp;</title>" in svg
     assert "<script" not in svg and "style=" not in svg
-
-
-def _queries_for(client) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(URL).status_code == 200
-    return len(queries)
 
 
 @pytest.mark.parametrize("count", [3, 30])
@@ -193,10 +189,12 @@ def test_the_page_costs_the_same_queries_whatever_the_number_of_plans(
         )
     client = client_for(owner)
     client.get(URL)  # the session and the notification count settle
-    assert _queries_for(client) == EXPECTED_QUERIES
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(URL).status_code == 200
+    assert len(queries) == EXPECTED_QUERIES, "\n".join(q["sql"][:150] for q in queries)
 
 
-# Session and user (2), notifications' unread count (1), the paginator's count and the page
-# of plans (2), playbooks, scores and blocking items (3), blocked tasks (1), missing sign-offs
-# (3), the trend's playbooks and scores (2).
-EXPECTED_QUERIES = 14
+# The user (1; the session is in the cache), the paginator's count and the page of plans (2),
+# playbooks, current scores and blocking items (3), blocked tasks (1), missing sign-offs (3),
+# the trend's definitions and scores (2), the notifications' unread count (1).
+EXPECTED_QUERIES = 13
