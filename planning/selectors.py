@@ -244,6 +244,8 @@ class StatusEntry:
     plan_id: int
     status: str
     at: datetime.datetime
+    # The audit event's id: events of one table are numbered in the order they were written.
+    event_id: int
 
 
 def status_entries(plans: QuerySet[DeploymentPlan], statuses) -> list[StatusEntry]:
@@ -257,7 +259,7 @@ def status_entries(plans: QuerySet[DeploymentPlan], statuses) -> list[StatusEntr
         before=Window(Lag("status"), partition_by=[F("pgh_obj_id")], order_by=F("pgh_id").asc())
     ).values_list("pgh_obj_id", "status", "before", "pgh_created_at", "pgh_id")
     return [
-        StatusEntry(plan_id, status, at)
-        for plan_id, status, before, at, _ in sorted(rows, key=lambda row: row[4])
+        StatusEntry(plan_id, status, at, event_id)
+        for plan_id, status, before, at, event_id in sorted(rows, key=lambda row: row[4])
         if status in statuses and status != before
     ]

@@ -24,7 +24,7 @@ class AuditorExport(models.Model):
     plan_count = models.PositiveIntegerField()
     # The CSV's data rows: one per approval, one for a plan without any (the same for JSON).
     row_count = models.PositiveIntegerField()
-    plan_ids = models.JSONField(default=list)
+    plan_ids = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -276,18 +276,31 @@ def change_population(user, *, start: datetime.date, end: datetime.date) -> Popu
     population = Population(start=start, end=end)
     for plan in plans:
         mine = by_plan[plan.pk]
-        deployed_at = next((e.at for e in mine if e.status == Status.DEPLOYED), None)
+        deployment = next((e for e in mine if e.status == Status.DEPLOYED), None)
         population.records.append(
             _change_record(
                 plan,
                 signed_off_at=[e.at for e in mine if e.status == Status.SIGNED_OFF],
-                deployed_at=deployed_at,
+                deployment=deployment,
             )
         )
     return population
 
 
-def _change_record(plan, *, signed_off_at, deployed_at) -> ChangeRecord:
+def seal_at(plan_id: int, event_id: int) -> AuditSeal | None:
+    """The plan's seal current when its trail recorded event `event_id` of the plan's own
+    table: the newest seal taken before that event, i.e. whose mark in that table is below it.
+    Marks, not clocks: an event's time is its transaction's start, a seal's its own."""
+    label = audit.sealed_label(DeploymentPlan.pgh_event_model)
+    earlier = [
+        seal
+        for seal in AuditSeal.objects.filter(plan_id=plan_id).order_by("number")
+        if seal.marks.get(label, 0) < event_id
+    ]
+    return earlier[-1] if earlier else None
+
+
+def _change_record(plan, *, signed_off_at, deployment) -> ChangeRecord:
     state = signoff_state(plan)
     latest_of_role = {role.requirement.pk: role for role in state.roles if role.latest is not None}
     approvals = []
@@ -309,18 +322,12 @@ def _change_record(plan, *, signed_off_at, deployed_at) -> ChangeRecord:
         .order_by("-revision")
         .first()
     )
-    seal = None
-    if deployed_at is not None:
-        seal = (
-            AuditSeal.objects.filter(plan_id=plan.pk, created_at__lte=deployed_at)
-            .order_by("-number")
-            .first()
-        )
+    seal = seal_at(plan.pk, deployment.event_id) if deployment is not None else None
     checked, broken = audit.verify(plan.pk)
     return ChangeRecord(
         plan=plan,
         signed_off_at=signed_off_at,
-        deployed_at=deployed_at,
+        deployed_at=deployment.at if deployment is not None else None,
         approvals=approvals,
         final_packet=final,
         seal_at_deployment=seal,
