@@ -133,6 +133,14 @@ def mentions_of(user, limit: int = 20) -> list:
     )
 
 
+@dataclass(frozen=True)
+class Blocker:
+    """A critical item that blocks readiness, as a list of plans names it."""
+
+    text: str
+    state: str
+
+
 @dataclass
 class ReadinessSummary:
     """A plan's readiness as a list of plans shows it: the weighted total, the decision band
@@ -141,57 +149,69 @@ class ReadinessSummary:
     total: Decimal
     band: dict
     score_band: dict
-    blockers: list[ChecklistItem]
+    blockers: list[Blocker]
     scored: int
     categories: int
     lowest_band: bool
 
     @property
-    def failed_blockers(self) -> list[ChecklistItem]:
+    def failed_blockers(self) -> list[Blocker]:
         return [item for item in self.blockers if item.state == ChecklistItem.State.FAILED]
 
 
 def readiness_summaries(plans) -> dict[int, ReadinessSummary]:
-    """The readiness of each of these plans, by the same rules as the matrix
-    (`readiness.compute`). Three queries whatever the number of plans and items: the
-    playbooks' definitions are read once each, not once per plan."""
+    """The readiness of each of these plans, by the matrix's rules (`readiness.compute`: the
+    weighted total of the current scores, the band it reaches, the lowest band while a
+    critical item is open or failed). Three queries whatever the number of plans and items,
+    reading values rather than model instances: a portfolio of hundreds of plans reads
+    thousands of items."""
     plan_ids = [plan.pk for plan in plans]
     definitions = {
         playbook.pk: playbook.definition["readiness"]
         for playbook in Playbook.objects.filter(pk__in={plan.playbook_id for plan in plans})
     }
-    scores: dict[int, dict[str, ReadinessScore]] = {pk: {} for pk in plan_ids}
+    scores: dict[int, dict[str, int]] = {pk: {} for pk in plan_ids}
     latest = (
         ReadinessScore.objects.filter(plan_id__in=plan_ids)
-        .select_related("scored_by")
         .order_by("plan_id", "category", "-scored_at", "-id")
         .distinct("plan_id", "category")
+        .values_list("plan_id", "category", "score")
     )
-    for score in latest:
-        scores[score.plan_id][score.category] = score
-    blockers: dict[int, list[ChecklistItem]] = {pk: [] for pk in plan_ids}
-    for item in (
+    for plan_id, category, score in latest:
+        scores[plan_id][category] = score
+    blockers: dict[int, list[Blocker]] = {pk: [] for pk in plan_ids}
+    for plan_id, text, state in (
         ChecklistItem.objects.filter(
             plan_id__in=plan_ids,
             critical=True,
             state__in=[ChecklistItem.State.OPEN, ChecklistItem.State.FAILED],
         )
-        .select_related("checklist")
         .order_by("plan_id", "checklist__position", "position")
+        .values_list("plan_id", "text", "state")
     ):
-        blockers[item.plan_id].append(item)
+        blockers[plan_id].append(Blocker(text, state))
     summaries = {}
     for plan in plans:
         definition = definitions[plan.playbook_id]
-        # Only the blocking items: what the summary keeps of the matrix needs no others.
-        result = matrix.compute(definition, blockers[plan.pk], scores[plan.pk])
+        given = scores[plan.pk]
+        categories = definition["categories"]
+        total = sum(
+            (
+                Decimal(category["weight"] * given[category["key"]]) / 10
+                for category in categories
+                if category["key"] in given
+            ),
+            Decimal(0),
+        )
+        bands = sorted(definition["bands"], key=lambda band: band["min"], reverse=True)
+        score_band = matrix.band_for(total, bands)
         summaries[plan.pk] = ReadinessSummary(
-            total=result.total,
-            band=result.band,
-            score_band=result.score_band,
-            blockers=result.blockers,
-            scored=result.scored,
-            categories=len(result.categories),
-            lowest_band=result.band is result.bands[-1],
+            total=total,
+            band=bands[-1] if blockers[plan.pk] else score_band,
+            score_band=score_band,
+            blockers=blockers[plan.pk],
+            scored=sum(category["key"] in given for category in categories),
+            categories=len(categories),
+            lowest_band=bool(blockers[plan.pk]) or score_band is bands[-1],
         )
     return summaries

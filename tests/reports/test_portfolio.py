@@ -198,3 +198,28 @@ def test_the_page_costs_the_same_queries_whatever_the_number_of_plans(
 # playbooks, current scores and blocking items (3), blocked tasks (1), missing sign-offs (3),
 # the trend's definitions and scores (2), the notifications' unread count (1).
 EXPECTED_QUERIES = 13
+
+
+def test_the_bulk_readiness_is_the_matrixs(plan, owner, editor):
+    from checklists.selectors import readiness, readiness_summaries
+
+    for category, score in (("infrastructure", 9), ("security", 8), ("monitoring", 5)):
+        checklist_services.score_set(
+            plan=plan, actor=owner, category=category, score=score, rationale="x"
+        )
+    for failed in (False, True):
+        if failed:
+            item = ChecklistItem.objects.filter(plan=plan, critical=True).first()
+            checklist_services.item_set_state(
+                item=item, actor=editor, state="failed", version=item.version
+            )
+        plan.refresh_from_db()
+        matrix = readiness(plan)
+        summary = readiness_summaries([plan])[plan.pk]
+        assert (summary.total, summary.band, summary.score_band, summary.scored) == (
+            matrix.total,
+            matrix.band,
+            matrix.score_band,
+            matrix.scored,
+        )
+        assert [b.text for b in summary.blockers] == [i.text for i in matrix.blockers]
