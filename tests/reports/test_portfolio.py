@@ -42,6 +42,12 @@ def test_members_see_the_plan(who, plan, client_for, request):
     assert plan.title in response.content.decode()
 
 
+def test_a_superuser_sees_only_the_plans_they_are_a_member_of(plan, client_for):
+    # The portfolio follows the plan list's rule; superusers export every plan instead.
+    root = UserFactory(username="root", is_superuser=True, is_staff=True)
+    assert plan.title not in client_for(root).get(URL).content.decode()
+
+
 def test_an_outsider_sees_no_plan_of_others(plan, outsider, client_for):
     response = client_for(outsider).get(URL)
     assert response.status_code == 200
