@@ -1,4 +1,5 @@
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
 
@@ -11,7 +12,7 @@ from checklists.models import (
     ReadinessScore,
 )
 from planning import fieldtypes, reads, requirements
-from planning.models import DeploymentPlan, RequirementSpec
+from planning.models import DeploymentPlan, Playbook, RequirementSpec
 from planning.selectors import active_plan_ids, plan_members
 
 
@@ -289,3 +290,87 @@ def _compare_checklists(plan, previous) -> list[ComparedSection]:
                 ComparedRow(item.text, _state(item), "—", ONLY_BEFORE)
             )
     return [section for section in sections.values() if section.rows]
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """A critical item that blocks readiness, as a list of plans names it."""
+
+    text: str
+    state: str
+
+
+@dataclass
+class ReadinessSummary:
+    """A plan's readiness as a list of plans shows it: the weighted total, the decision band
+    and the blockers (critical items open or failed), without the matrix's suggestions."""
+
+    total: Decimal
+    band: dict
+    score_band: dict
+    blockers: list[Blocker]
+    scored: int
+    categories: int
+    lowest_band: bool
+
+    @property
+    def failed_blockers(self) -> list[Blocker]:
+        return [item for item in self.blockers if item.state == ChecklistItem.State.FAILED]
+
+
+def readiness_summaries(plans) -> dict[int, ReadinessSummary]:
+    """The readiness of each of these plans, by the matrix's rules (`readiness.compute`: the
+    weighted total of the current scores, the band it reaches, the lowest band while a
+    critical item is open or failed). Three queries whatever the number of plans and items,
+    reading values rather than model instances: a portfolio of hundreds of plans reads
+    thousands of items."""
+    plan_ids = [plan.pk for plan in plans]
+    definitions = {
+        playbook.pk: playbook.definition["readiness"]
+        for playbook in Playbook.objects.filter(pk__in={plan.playbook_id for plan in plans})
+    }
+    scores: dict[int, dict[str, int]] = {pk: {} for pk in plan_ids}
+    latest = (
+        ReadinessScore.objects.filter(plan_id__in=plan_ids)
+        .order_by("plan_id", "category", "-scored_at", "-id")
+        .distinct("plan_id", "category")
+        .values_list("plan_id", "category", "score")
+    )
+    for plan_id, category, score in latest:
+        scores[plan_id][category] = score
+    blockers: dict[int, list[Blocker]] = {pk: [] for pk in plan_ids}
+    for plan_id, text, state in (
+        ChecklistItem.objects.filter(
+            plan_id__in=plan_ids,
+            critical=True,
+            state__in=[ChecklistItem.State.OPEN, ChecklistItem.State.FAILED],
+        )
+        .order_by("plan_id", "checklist__position", "position")
+        .values_list("plan_id", "text", "state")
+    ):
+        blockers[plan_id].append(Blocker(text, state))
+    summaries = {}
+    for plan in plans:
+        definition = definitions[plan.playbook_id]
+        given = scores[plan.pk]
+        categories = definition["categories"]
+        total = sum(
+            (
+                Decimal(category["weight"] * given[category["key"]]) / 10
+                for category in categories
+                if category["key"] in given
+            ),
+            Decimal(0),
+        )
+        bands = sorted(definition["bands"], key=lambda band: band["min"], reverse=True)
+        score_band = matrix.band_for(total, bands)
+        summaries[plan.pk] = ReadinessSummary(
+            total=total,
+            band=bands[-1] if blockers[plan.pk] else score_band,
+            score_band=score_band,
+            blockers=blockers[plan.pk],
+            scored=sum(category["key"] in given for category in categories),
+            categories=len(categories),
+            lowest_band=bool(blockers[plan.pk]) or score_band is bands[-1],
+        )
+    return summaries

@@ -4,13 +4,15 @@ from dataclasses import dataclass, field
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core import signing
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models.functions import Lag
 from django.utils import timezone
 
 from planning import reads
 from planning.access import VIEW, plans_with_permissions
 from planning.models import (
     DeploymentPlan,
+    DeploymentPlanEvent,
     Invitation,
     Phase,
     PlanMembership,
@@ -245,3 +247,55 @@ def plan_neighbours(plan: DeploymentPlan, user) -> dict:
         "previous": next((p for p in visible if p.pk == plan.previous_plan_id), None),
         "next": [p for p in visible if p.previous_plan_id == plan.pk],
     }
+
+
+def blocked_tasks(plan_ids) -> dict[int, list[Task]]:
+    """The blocked tasks of each of these plans, in board order. One query."""
+    blocked: dict[int, list[Task]] = {pk: [] for pk in plan_ids}
+    for task in Task.objects.filter(plan_id__in=plan_ids, status=Task.Status.BLOCKED).order_by(
+        "plan_id", "phase__number", "position", "id"
+    ):
+        blocked[task.plan_id].append(task)
+    return blocked
+
+
+def plans_exportable_by(user) -> QuerySet[DeploymentPlan]:
+    """The plans whose records the user may hand to an auditor: those they own (archived ones
+    too), or every plan for a superuser. Nobody else's."""
+    if not user.is_authenticated or not user.is_active:
+        return DeploymentPlan.objects.none()
+    if user.is_superuser:
+        return DeploymentPlan.objects.all()
+    return DeploymentPlan.objects.filter(
+        pk__in=PlanMembership.objects.filter(user=user, role=PlanMembership.Role.OWNER).values(
+            "plan_id"
+        )
+    )
+
+
+@dataclass(frozen=True)
+class StatusEntry:
+    """A plan entering a status, as its audit trail recorded it."""
+
+    plan_id: int
+    status: str
+    at: datetime.datetime
+    # The audit event's id: events of one table are numbered in the order they were written.
+    event_id: int
+
+
+def status_entries(plans: QuerySet[DeploymentPlan], statuses) -> list[StatusEntry]:
+    """Every time one of these plans entered one of `statuses`, oldest first, read from the
+    plans' own audit events (the triggers record every change of status, whoever made it, so
+    a plan moved by the admin or by SQL is found too). One query, which reads each event's
+    status with the one before it."""
+    # pghistory's event model for plans; `models` defines it when the app loads.
+    events = DeploymentPlanEvent.objects.filter(pgh_obj_id__in=plans.values("pk"))
+    rows = events.annotate(
+        before=Window(Lag("status"), partition_by=[F("pgh_obj_id")], order_by=F("pgh_id").asc())
+    ).values_list("pgh_obj_id", "status", "before", "pgh_created_at", "pgh_id")
+    return [
+        StatusEntry(plan_id, status, at, event_id)
+        for plan_id, status, before, at, event_id in sorted(rows, key=lambda row: row[4])
+        if status in statuses and status != before
+    ]
