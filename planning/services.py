@@ -446,17 +446,19 @@ def person_shown_before(*, user, update_fields=None) -> None:
 
 def person_shown_changed(*, user) -> None:
     """After a user is saved (`post_save`, inside the saving transaction): when their name or
-    email changed, every plan they are a member of has changed content once this commits.
+    email changed, no cached panel is read again (pages name people who left a plan too),
+    and every plan they are a member of has changed content once this commits (its snapshot
+    has its assignees' emails; task, document and role holders are members).
 
     People are renamed outside our services (the account pages, the admin, single sign-on),
-    so this listens to the save itself. Members only: task, document and role holders are
-    members, and leaving a plan lets go of all three."""
+    so this listens to the save itself."""
     before = getattr(user, "_person_shown_before", None)
     if before is None:
         return
     del user._person_shown_before
     if before == _person_shown(vars(user)):
         return
+    transaction.on_commit(live.people_bump, robust=True)
     for plan_id in PlanMembership.objects.filter(user=user).values_list("plan_id", flat=True):
         transaction.on_commit(
             lambda plan_id=plan_id: plan_content_changed.send_robust(

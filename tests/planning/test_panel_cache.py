@@ -9,6 +9,7 @@ import datetime
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import update_last_login
 from django.urls import reverse
 
@@ -87,26 +88,30 @@ def security_scored(plan, owner):
     )
 
 
+def _editor():
+    return get_user_model().objects.get(username="eddie")  # the `editor` fixture
+
+
 def task_assigned_to_editor(plan, owner):
-    editor = plan.memberships.get(role="editor").user
+    editor = _editor()
     planning_services.task_update(task=_task(plan), actor=owner, assignee=editor)
 
 
 def editor_renamed(plan, owner):
     """As the admin, the account pages or single sign-on rename someone: a save of the user."""
-    editor = plan.memberships.get(role="editor").user
+    editor = _editor()
     editor.first_name, editor.last_name = "Edwina", "Renamed"
     editor.save()
 
 
 def editor_email_changed(plan, owner):
-    editor = plan.memberships.get(role="editor").user
+    editor = _editor()
     editor.email = "edwina@example.org"
     editor.save(update_fields=["email"])
 
 
 def editor_removed(plan, owner):
-    planning_services.membership_remove(membership=plan.memberships.get(role="editor"))
+    planning_services.membership_remove(membership=plan.memberships.get(user=_editor()))
 
 
 def viewer_made_editor(plan, owner):
@@ -143,7 +148,7 @@ def lead_signed_then_passed_to_editor(plan, owner):
 
 
 def lead_passed_to_editor(plan, owner):
-    editor = plan.memberships.get(role="editor").user
+    editor = _editor()
     signoff_services.role_assign(requirement=plan.roles.get(role=LEAD), assignee=editor)
 
 
@@ -151,9 +156,74 @@ def nothing(plan, owner):
     pass
 
 
+def security_item_link(plan, owner):
+    checklist_services.link_add(
+        item=_item(plan, "security"), actor=owner, url="https://ci.example/scan/1"
+    )
+
+
+def security_item_assigned_to_editor(plan, owner):
+    editor = _editor()
+    checklist_services.item_assign(
+        item=_item(plan, "security"), actor=owner, assignee=editor, version=None
+    )
+
+
+def security_item_changed_by_editor_who_left(plan, owner):
+    """The editor changes an item and leaves: the page still names them as its last changer."""
+    editor = _editor()
+    item = _item(plan, "security")
+    checklist_services.item_set_state(item=item, actor=editor, state="passed", version=None)
+    editor_removed(plan, owner)
+
+
+def editor_scored_and_left(plan, owner):
+    checklist_services.score_set(
+        plan=plan, actor=_editor(), category="monitoring", score=6, rationale="Dashboards only"
+    )
+    editor_removed(plan, owner)
+
+
+def _no_tokens(html: str) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+
+
+def _matrix(html):
+    return _no_tokens(_section(html, "matrix-title"))
+
+
+def _history(html):
+    return _section(html, "history-title")
+
+
+def lead_passed_to_viewer(plan, owner):
+    viewer = get_user_model().objects.get(username="vera")  # the `viewer` fixture
+    signoff_services.role_assign(requirement=plan.roles.get(role=LEAD), assignee=viewer)
+
+
+def _roles(html):
+    return _no_tokens(_section(html, "signoff-title"))
+
+
+def _documentation(html):
+    return _section(html, "documentation-title")
+
+
+def _signatures(html):
+    return _section(html, "signature-history")
+
+
+def _security_checklist(html):
+    section = _section(html, "checklist-security")
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", section)
+
+
 OVERVIEW = "planning:plan_detail"
 BOARD = "planning:board"
 PACKETS = "signoffs:packet_list"
+CHECKLISTS = "checklists:checklists"
+READINESS = "checklists:readiness"
+SIGNOFFS = "signoffs:signoffs"
 
 
 def _weeks(html):
@@ -217,6 +287,49 @@ CASES = [
         editor_removed,
     ),
     (OVERVIEW, "sign-offs: a signed section changed", _signoffs, lead_signed_by_owner, task_done),
+    (CHECKLISTS, "items: a state", _security_checklist, nothing, security_item_failed),
+    (CHECKLISTS, "items: evidence", _security_checklist, nothing, security_item_link),
+    (CHECKLISTS, "items: assigned", _security_checklist, nothing, security_item_assigned_to_editor),
+    (
+        CHECKLISTS,
+        "items: the assignee renamed",
+        _security_checklist,
+        security_item_assigned_to_editor,
+        editor_renamed,
+    ),
+    (
+        CHECKLISTS,
+        "items: who changed one, gone from the plan, renamed",
+        _security_checklist,
+        security_item_changed_by_editor_who_left,
+        editor_renamed,
+    ),
+    (
+        CHECKLISTS,
+        "items: the reader may edit now",
+        _security_checklist,
+        nothing,
+        viewer_made_editor,
+    ),
+    (READINESS, "matrix: a score", _matrix, nothing, security_scored),
+    (READINESS, "matrix: an item passed", _matrix, nothing, documentation_item_passed),
+    (READINESS, "matrix: the reader may edit now", _matrix, nothing, viewer_made_editor),
+    (READINESS, "score history: a score", _history, nothing, security_scored),
+    (
+        READINESS,
+        "score history: the scorer, gone from the plan, renamed",
+        _history,
+        editor_scored_and_left,
+        editor_renamed,
+    ),
+    (SIGNOFFS, "roles: assigned", _roles, nothing, lead_passed_to_editor),
+    (SIGNOFFS, "roles: the holder renamed", _roles, lead_passed_to_editor, editor_renamed),
+    (SIGNOFFS, "roles: the holder left", _roles, lead_passed_to_editor, editor_removed),
+    (SIGNOFFS, "roles: a signature", _roles, nothing, lead_signed_by_owner),
+    (SIGNOFFS, "roles: a signed section changed", _roles, lead_signed_by_owner, task_done),
+    (SIGNOFFS, "roles: the reader may sign now", _roles, nothing, lead_passed_to_viewer),
+    (SIGNOFFS, "documentation: an item", _documentation, nothing, documentation_item_passed),
+    (SIGNOFFS, "signatures: a new one", _signatures, nothing, lead_signed_by_owner),
     (PACKETS, "packets: superseded by an item", _packets, nothing, security_item_failed),
     (
         PACKETS,
