@@ -379,15 +379,29 @@ def test_every_cached_panel_changes_with_its_change(
     assert after != before, f"{panel} did not change"
 
 
-def test_a_cached_panel_is_read_from_the_cache(client_for, plan, viewer, django_assert_num_queries):
-    """The second reader of an unchanged plan is answered from the cache: the overview costs
-    the user, the plan with the user's permissions, the bell's count, the latest packet, the
-    comment thread and the members (a viewer is shown no invitations), none per panel."""
+# The next reader of an unchanged plan: the user, the plan with the reader's permissions and
+# the bell's count on every page, then what each page shows beside its cached body (the
+# overview: the latest packet, the comment thread and the members, a viewer being shown no
+# invitations; the packets page: its list).
+STEADY_QUERIES = [
+    (OVERVIEW, 6),
+    (BOARD, 3),
+    (CHECKLISTS, 3),
+    (READINESS, 3),
+    (SIGNOFFS, 3),
+    (PACKETS, 4),
+]
+
+
+@pytest.mark.parametrize(("page", "queries"), STEADY_QUERIES, ids=[p for p, _ in STEADY_QUERIES])
+def test_a_cached_page_body_is_read_from_the_cache(
+    client_for, plan, viewer, django_assert_num_queries, page, queries
+):
     live.bump(plan.pk)
     client = client_for(viewer)
-    url = reverse(OVERVIEW, args=[plan.pk])
+    url = reverse(page, args=[plan.pk])
     client.get(url)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(queries):
         assert client.get(url).status_code == 200
 
 
