@@ -29,6 +29,7 @@ def remember(plan, version: int | None = None, *, people: int | None = None) -> 
     shares it across requests."""
     setattr(plan, _MEMO, {})
     plan.content_version = None if version is None or people is None else f"{version}.{people}"
+    plan.people_version = people
 
 
 def once(plan, key: str, compute: Callable[[], Value]) -> Value:

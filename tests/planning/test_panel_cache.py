@@ -250,6 +250,8 @@ CASES = [
     (BOARD, "timeline: a task blocked", _timeline, nothing, task_blocked),
     (BOARD, "timeline: the weeks moved", _timeline, nothing, week1_moved),
     (BOARD, "tasks: a task done", _first_task_row, nothing, task_done),
+    (BOARD, "tasks: the weeks moved (a bulk update)", _first_task_row, nothing, week1_moved),
+    (BOARD, "tasks: blocked, with the reason", _first_task_row, nothing, task_blocked),
     (BOARD, "tasks: assigned", _first_task_row, nothing, task_assigned_to_editor),
     (
         BOARD,
