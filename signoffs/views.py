@@ -1,5 +1,3 @@
-import functools
-
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
@@ -27,35 +25,26 @@ from truststream.uploads import upload_limit
 
 @plan_view()
 def signoffs(request: HttpRequest, plan) -> HttpResponse:
-    state = functools.cache(lambda: selectors.signoff_state(plan))
-    # Read when the template asks: a cached page body reads none of these.
+    state = selectors.signoff_state(plan)
     return render(
         request,
         "signoffs/signoffs.html",
         {
             "plan": plan,
             "state": state,
-            "history": functools.cache(lambda: selectors.signoff_history(plan)),
-            "documentation": functools.cache(
-                lambda: list(
-                    ChecklistItem.objects.filter(plan=plan, checklist__key="documentation")
-                    .select_related("changed_by")
-                    .order_by("position")
-                )
-            ),
-            "members": functools.cache(
-                lambda: list(
-                    get_user_model().objects.filter(plan_memberships__plan=plan).order_by("email")
-                )
-            ),
+            "history": selectors.signoff_history(plan),
+            "documentation": ChecklistItem.objects.filter(plan=plan, checklist__key="documentation")
+            .select_related("changed_by")
+            .order_by("position"),
+            "members": get_user_model()
+            .objects.filter(plan_memberships__plan=plan)
+            .order_by("email"),
             # One role per person: the assign menus say who already holds which role.
-            "held": functools.cache(
-                lambda: {
-                    role.requirement.assignee_id: role.requirement.title
-                    for role in state().roles
-                    if role.requirement.assignee_id is not None
-                }
-            ),
+            "held": {
+                role.requirement.assignee_id: role.requirement.title
+                for role in state.roles
+                if role.requirement.assignee_id is not None
+            },
             "tab": "signoffs",
         },
     )

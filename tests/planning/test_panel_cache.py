@@ -196,23 +196,6 @@ def _history(html):
     return _section(html, "history-title")
 
 
-def lead_passed_to_viewer(plan, owner):
-    viewer = get_user_model().objects.get(username="vera")  # the `viewer` fixture
-    signoff_services.role_assign(requirement=plan.roles.get(role=LEAD), assignee=viewer)
-
-
-def _roles(html):
-    return _no_tokens(_section(html, "signoff-title"))
-
-
-def _documentation(html):
-    return _section(html, "documentation-title")
-
-
-def _signatures(html):
-    return _section(html, "signature-history")
-
-
 def _security_checklist(html):
     section = _section(html, "checklist-security")
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", section)
@@ -223,7 +206,6 @@ BOARD = "planning:board"
 PACKETS = "signoffs:packet_list"
 CHECKLISTS = "checklists:checklists"
 READINESS = "checklists:readiness"
-SIGNOFFS = "signoffs:signoffs"
 
 
 def _weeks(html):
@@ -324,14 +306,6 @@ CASES = [
         editor_scored_and_left,
         editor_renamed,
     ),
-    (SIGNOFFS, "roles: assigned", _roles, nothing, lead_passed_to_editor),
-    (SIGNOFFS, "roles: the holder renamed", _roles, lead_passed_to_editor, editor_renamed),
-    (SIGNOFFS, "roles: the holder left", _roles, lead_passed_to_editor, editor_removed),
-    (SIGNOFFS, "roles: a signature", _roles, nothing, lead_signed_by_owner),
-    (SIGNOFFS, "roles: a signed section changed", _roles, lead_signed_by_owner, task_done),
-    (SIGNOFFS, "roles: the reader may sign now", _roles, nothing, lead_passed_to_viewer),
-    (SIGNOFFS, "documentation: an item", _documentation, nothing, documentation_item_passed),
-    (SIGNOFFS, "signatures: a new one", _signatures, nothing, lead_signed_by_owner),
     (PACKETS, "packets: superseded by an item", _packets, nothing, security_item_failed),
     (
         PACKETS,
@@ -390,7 +364,6 @@ STEADY_QUERIES = [
     (BOARD, 3),
     (CHECKLISTS, 3),
     (READINESS, 3),
-    (SIGNOFFS, 3),
     (PACKETS, 4),
 ]
 
