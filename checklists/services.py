@@ -137,9 +137,17 @@ def _compare_and_set(item: ChecklistItem, version: int, actor, **changes) -> Che
     Two people saving the same item at once: the first wins, the second is told and shown
     what the first did, and nothing is lost silently.
     """
+    now = timezone.now()
     updated = ChecklistItem.objects.filter(pk=item.pk, version=version).update(
-        **changes, version=F("version") + 1, changed_by=actor, changed_at=timezone.now()
+        **changes, version=F("version") + 1, changed_by=actor, changed_at=now
     )
+    if updated and item.version == version:
+        # The row was at the version this object was read at, so it now holds what the
+        # object holds with these changes: no second read while the item's row is locked.
+        for field, value in changes.items():
+            setattr(item, field, value)
+        item.version, item.changed_by, item.changed_at = version + 1, actor, now
+        return item
     current = ChecklistItem.objects.select_related("changed_by", "checklist", "assignee").get(
         pk=item.pk
     )
@@ -166,14 +174,8 @@ def item_set_state(
     first, so the version read here cannot move before the change. A replaced note is not
     lost: the audit trail keeps every version of it.
     """
-    if version is None:
-        # Changing the item as it is now: the version must not move before the change.
-        plan_lock_writable(item.plan)
-        version = ChecklistItem.objects.values_list("version", flat=True).get(pk=item.pk)
-    else:
-        # Compare-and-set guards the item; the plan's lock only has to keep archives and
-        # signatures out, not the changes of other items.
-        plan_lock_writable(item.plan, shared=True)
+    # Everything that can refuse the change is checked before any lock is taken, so that
+    # the locks are held for the writes alone.
     if state not in State.values:
         raise ValidationError(
             {"state": f"{state!r} is not a state: use {', '.join(State.values)}."}
@@ -200,6 +202,14 @@ def item_set_state(
         changes["note"] = _clean_note(note)
     for url in links:
         _check_link(url)
+    if version is None:
+        # Changing the item as it is now: the version must not move before the change.
+        plan_lock_writable(item.plan)
+        version = ChecklistItem.objects.values_list("version", flat=True).get(pk=item.pk)
+    else:
+        # Compare-and-set guards the item; the plan's lock only has to keep archives and
+        # signatures out, not the changes of other items.
+        plan_lock_writable(item.plan, shared=True)
     item = _compare_and_set(item, version, actor, **changes)
     for url in links:
         EvidenceLink.objects.create(plan_id=item.plan_id, item=item, url=url, added_by=actor)
@@ -244,8 +254,9 @@ def _check_link(url: str) -> None:
 
 @transaction.atomic
 def item_update_note(*, item: ChecklistItem, actor, note: str, version: int) -> ChecklistItem:
+    note = _clean_note(note)
     plan_lock_writable(item.plan, shared=True)  # compare-and-set guards the item
-    return _compare_and_set(item, version, actor, note=_clean_note(note))
+    return _compare_and_set(item, version, actor, note=note)
 
 
 @transaction.atomic

@@ -1,3 +1,5 @@
+import functools
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -30,7 +32,8 @@ def checklists(request: HttpRequest, plan) -> HttpResponse:
     return render(
         request,
         "checklists/checklists.html",
-        {"plan": plan, "checklists": selectors.plan_checklists(plan), "tab": "checklists"},
+        # Read when the template asks: a cached page body reads no items.
+        {"plan": plan, "checklists": lambda: selectors.plan_checklists(plan), "tab": "checklists"},
     )
 
 
@@ -274,18 +277,24 @@ def readiness(request: HttpRequest, plan) -> HttpResponse:
 
 
 def _readiness_page(request, plan, *, form=None, form_category=None, status=200):
-    result = selectors.readiness(plan)
-    titles = {category.key: category.title for category in result.categories}
-    history = list(selectors.score_history(plan))
-    for entry in history:
-        entry.category_title = titles.get(entry.category, entry.category)
+    result = functools.cache(lambda: selectors.readiness(plan))
+
+    @functools.cache
+    def history():
+        titles = {category.key: category.title for category in result().categories}
+        entries = list(selectors.score_history(plan))
+        for entry in entries:
+            entry.category_title = titles.get(entry.category, entry.category)
+        return entries
+
+    # Read when the template asks: a cached page body (a GET's) reads nothing of these.
     return render(
         request,
         "checklists/readiness.html",
         {
             "plan": plan,
             "readiness": result,
-            "chart": charts.readiness_chart(result),
+            "chart": functools.cache(lambda: charts.readiness_chart(result())),
             "history": history,
             "rule": SUGGESTION_RULE,
             "form": form,

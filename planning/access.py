@@ -5,13 +5,15 @@ Plan permissions are django-guardian object permissions. They are derived from
 transaction that changes the membership, so the two never disagree.
 """
 
-from functools import wraps
+from functools import cache, wraps
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import CharField, OuterRef, QuerySet
 from django.db.models.functions import Cast
 from django.http import Http404, HttpResponseNotAllowed
@@ -48,12 +50,12 @@ def sync_permissions(*, plan: DeploymentPlan, user, role: str | None) -> None:
 
 
 def plans_with_permissions(user) -> QuerySet[DeploymentPlan]:
-    """Plans, each with `held`: the codenames of the user's permissions on it.
+    """Plans, each with `held`: the codenames of the user's permissions on it, for a query
+    over many plans (one plan's page reads `_plan_with_permissions` instead).
 
     Guardian's answer, as `ObjectPermissionChecker.get_perms` gives it (the user's own object
     permissions and their groups'; every permission of the model for a superuser), read from
-    guardian's tables in the query that loads the plan. The checker would ask twice more, and
-    every plan page pays this, the live poll every few seconds for every open page.
+    guardian's tables in the query that loads the plans.
     """
     plan_type = ContentType.objects.get_for_model(DeploymentPlan)
     if user.is_superuser:
@@ -71,6 +73,53 @@ def plans_with_permissions(user) -> QuerySet[DeploymentPlan]:
     return DeploymentPlan.objects.annotate(held=ArraySubquery(held))
 
 
+@cache
+def _plan_query(superuser: bool) -> str:
+    """The SQL of `_plan_with_permissions`, made once per process from the tables' names."""
+    quote = connection.ops.quote_name
+    permission = quote(Permission._meta.db_table)
+    if superuser:
+        held = f"SELECT codename FROM {permission} WHERE content_type_id = %(type)s"  # noqa: S608
+    else:
+        user_groups = quote(get_user_model().groups.through._meta.db_table)
+        # Guardian keys the object by its primary key as text.
+        held = (
+            f"SELECT p.codename FROM {quote(UserObjectPermission._meta.db_table)} o"  # noqa: S608
+            f" JOIN {permission} p ON p.id = o.permission_id"
+            " WHERE o.user_id = %(user)s AND o.content_type_id = %(type)s"
+            " AND o.object_pk = %(key)s"
+            f" UNION SELECT p.codename FROM {quote(GroupObjectPermission._meta.db_table)} o"
+            f" JOIN {permission} p ON p.id = o.permission_id"
+            f" JOIN {user_groups} g ON g.group_id = o.group_id"
+            " WHERE g.user_id = %(user)s AND o.content_type_id = %(type)s"
+            " AND o.object_pk = %(key)s"
+        )
+    return (
+        f"SELECT plan.*, ARRAY({held}) AS held"  # noqa: S608 - our tables' names only
+        f" FROM {quote(DeploymentPlan._meta.db_table)} plan WHERE plan.id = %(plan)s"
+    )
+
+
+def _plan_with_permissions(user, plan_id: int) -> DeploymentPlan | None:
+    """The plan with `held`: the codenames of the user's permissions on it, or None.
+
+    Guardian's answer, as `ObjectPermissionChecker.get_perms` gives it (the user's own object
+    permissions and their groups'; every permission of the model for a superuser), read from
+    guardian's tables in the query that loads the plan. The checker would ask twice more, and
+    every plan page pays this, the live poll every few seconds for every open page. Written
+    as SQL: the same query built through the ORM (a union in an array subquery) cost more
+    CPU to build on each request than Postgres took to answer it (docs/benchmarks.md).
+    """
+    params = {
+        "user": user.pk,
+        "type": ContentType.objects.get_for_model(DeploymentPlan).pk,
+        "key": str(plan_id),
+        "plan": plan_id,
+    }
+    query = _plan_query(user.is_superuser)
+    return next(iter(DeploymentPlan.objects.raw(query, params)), None)
+
+
 def get_plan_for_user(user, plan_id: int, perm: str = VIEW) -> DeploymentPlan:
     """Return the plan if the user may `perm` it.
 
@@ -81,9 +130,12 @@ def get_plan_for_user(user, plan_id: int, perm: str = VIEW) -> DeploymentPlan:
     if not user.is_authenticated or not user.is_active:
         raise Http404
     try:
-        plan = plans_with_permissions(user).get(pk=plan_id)
-    except (DeploymentPlan.DoesNotExist, ValueError, TypeError):
+        plan_id = int(plan_id)
+    except (ValueError, TypeError):
         raise Http404 from None
+    plan = _plan_with_permissions(user, plan_id) if -(2**63) <= plan_id < 2**63 else None
+    if plan is None:
+        raise Http404
     plan.permissions = frozenset(plan.held)
     if VIEW not in plan.permissions:
         raise Http404
@@ -121,14 +173,14 @@ def plan_view(perm: str = VIEW, methods: tuple[str, ...] = ("GET",)):
         def wrapper(request, plan_id: int, *args, **kwargs):
             # Before the page reads the plan: a change committing while it renders is then
             # newer than what the page's poller says it has seen, and is fetched.
-            seen = live.peek(plan_id)
+            seen, people = live.peek_with_people(plan_id)
             plan = get_plan_for_user(request.user, plan_id)
             request.live_version = live.version(plan.pk) if seen is None else seen
             if request.method in ("GET", "HEAD"):
                 # A page changes nothing: its panels share what each reads of the plan, and
                 # what depends on the plan's content alone is cached under the version read
                 # before the plan (none when the count only started now).
-                reads.remember(plan, seen)
+                reads.remember(plan, seen, people=people)
             if request.method not in allowed:
                 return HttpResponseNotAllowed(sorted(allowed))
             if perm not in plan.permissions:

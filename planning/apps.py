@@ -1,5 +1,6 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.conf import settings
+from django.db.models.signals import post_migrate, post_save, pre_save
 
 
 def _load_default_playbook(sender, using, **kwargs):
@@ -15,6 +16,20 @@ def _load_default_playbook(sender, using, **kwargs):
     )
 
 
+def _person_shown_before(sender, instance, update_fields=None, raw=False, **kwargs):
+    from planning import services
+
+    if not raw:
+        services.person_shown_before(user=instance, update_fields=update_fields)
+
+
+def _person_shown_changed(sender, instance, raw=False, **kwargs):
+    from planning import services
+
+    if not raw:
+        services.person_shown_changed(user=instance)
+
+
 class PlanningConfig(AppConfig):
     name = "planning"
     verbose_name = "Deployment planning"
@@ -26,4 +41,8 @@ class PlanningConfig(AppConfig):
         post_migrate.connect(_load_default_playbook, sender=self)
         # Open pages of the plan reload their content once a change has committed.
         plan_content_changed.connect(live.bump, dispatch_uid="planning_live_bump")
+        # Plan pages show people's names: a rename, wherever it is made, is a change of the
+        # plans they belong to (cached panels, the snapshot's emails).
+        pre_save.connect(_person_shown_before, sender=settings.AUTH_USER_MODEL)
+        post_save.connect(_person_shown_changed, sender=settings.AUTH_USER_MODEL)
         activity.register()

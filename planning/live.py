@@ -67,6 +67,38 @@ def peek(plan_id: int) -> int | None:
     return None if value is None else int(value)
 
 
+def peek_with_people(plan_id: int) -> tuple[int | None, int | None]:
+    """The plan's version (as `peek`) and the people version, in one round trip. The people
+    version goes up whenever anybody's name or email changes (`people_bump`): pages show
+    names of people who left a plan long ago, so a rename counts as a change of every plan's
+    cached panels. It is started when Redis has none; None while Redis is away."""
+    try:
+        plan_version, people = _client().mget(_key(plan_id, "version"), _people_key())
+        if people is None:
+            _client().set(_people_key(), _start(), nx=True)
+            people = _client().get(_people_key())
+    except UNAVAILABLE as error:
+        logger.warning("Live updates paused, Redis unavailable: %s", error)
+        return None, None
+    return (None if plan_version is None else int(plan_version)), int(people)
+
+
+def _people_key() -> str:
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+    return f"{prefix}:live:people"
+
+
+def people_bump() -> None:
+    """Somebody's name or email changed: no cached panel of any plan is read again."""
+    try:
+        pipe = _client().pipeline()
+        pipe.set(_people_key(), _start(), nx=True)
+        pipe.incr(_people_key())
+        pipe.execute()
+    except UNAVAILABLE as error:
+        logger.warning("A rename's refresh of cached panels dropped, Redis unavailable: %s", error)
+
+
 def version(plan_id: int) -> int:
     """The plan's version, starting its count if Redis has none; 0 while Redis is away."""
     key = _key(plan_id, "version")

@@ -23,11 +23,13 @@ Value = TypeVar("Value")
 _MEMO = "_reads_once"
 
 
-def remember(plan, version: int | None = None) -> None:
+def remember(plan, version: int | None = None, *, people: int | None = None) -> None:
     """From now on, `once` keeps what it reads of this plan object; with the plan's live
-    `version` (`planning.live`, read before the plan was), `cached` shares it across requests."""
+    `version` and the `people` version (`planning.live`, read before the plan was), `cached`
+    shares it across requests."""
     setattr(plan, _MEMO, {})
-    plan.content_version = version
+    plan.content_version = None if version is None or people is None else f"{version}.{people}"
+    plan.people_version = people
 
 
 def once(plan, key: str, compute: Callable[[], Value]) -> Value:
@@ -49,7 +51,8 @@ def known(plan, key: str):
 def cached(plan, key: str, compute: Callable[[], Value]) -> Value:
     """As `once`, and kept in the cache under the plan's live version for other requests.
 
-    Every change to the plan raises its version when it commits, so a change is never answered
+    Every change to the plan raises its version when it commits (and a change of anybody's
+    name or email the people version, which is part of the key), so a change is never answered
     from before it: the next request asks under a key nobody has written. The version is read
     before the plan, so what is stored under it is at least as new as the change that made
     it. The timeout only gives the memory back; it decides nothing about what is current.

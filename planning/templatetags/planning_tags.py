@@ -1,4 +1,8 @@
+import hashlib
+
 from django import template
+from django.conf import settings
+from django.core.cache import cache
 from django.utils.safestring import mark_safe
 
 from planning import live, reads, selectors
@@ -98,3 +102,57 @@ class PlanCachedNode(template.Node):
 # contain: `{% csrf_token %}` writes it as it is because it is marked safe, while anything a
 # person typed has its "<" escaped on the way into the page.
 CSRF_SLOT = mark_safe("<csrf-token-slot>")
+
+
+@register.simple_tag(takes_context=True)
+def task_rows(context, tasks):
+    """The board's rows of `tasks`, as `planning/_task_row.html` renders each.
+
+    Each row is kept in the cache under everything it shows (the task's fields, whether it is
+    overdue, whether the reader may edit, and the people version for the assignee's name), so
+    that the first reader after a change renders only the rows that changed. A key made of
+    the content itself cannot be stale, whatever changed the task (a bulk move of the weeks
+    included). Rows carry the CSRF slot, filled with the reader's token on the way out."""
+    plan = context["plan"]
+    row = context.template.engine.get_template("planning/_task_row.html")
+
+    def render(task) -> str:
+        with context.push(task=task, csrf_token=CSRF_SLOT):
+            return row.render(context)
+
+    people = getattr(plan, "people_version", None)
+    if people is None or context.get("status_form"):
+        rows = [render(task) for task in tasks]  # nothing shared: a write's page, or no Redis
+    else:
+        keys = {
+            task.pk: "task-row:"
+            + hashlib.sha256(
+                repr(
+                    (
+                        plan.pk,
+                        plan.editable,
+                        people,
+                        task.pk,
+                        task.title,
+                        task.status,
+                        task.blocked_reason,
+                        task.notes,
+                        task.assignee_id,
+                        task.due_on,
+                        task.is_overdue,
+                    )
+                ).encode()
+            ).hexdigest()
+            for task in tasks
+        }
+        found = cache.get_many(list(keys.values()))
+        missing = {keys[task.pk]: render(task) for task in tasks if keys[task.pk] not in found}
+        if missing:
+            cache.set_many(missing, settings.PLAN_CACHE_SECONDS)
+        found.update(missing)
+        rows = [found[keys[task.pk]] for task in tasks]
+    html = "".join(rows)
+    token = context.get("csrf_token")
+    if token is not CSRF_SLOT:
+        html = html.replace(CSRF_SLOT, str(token))
+    return mark_safe(html)  # each row rendered by the template, which escapes

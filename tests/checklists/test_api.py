@@ -103,6 +103,23 @@ def test_an_editor_passes_an_item_with_a_note_and_a_link(plan, editor):
     assert link.added_by == editor
 
 
+def test_an_item_change_costs_a_fixed_number_of_queries(plan, editor, django_assert_num_queries):
+    """The token (and its first use recorded), the item, the plan with the token owner's
+    permissions, the audit context, the plan's shared lock, the compare-and-set update, the
+    link, the links read back; the item is not read again after its update (11 before)."""
+    item = first_item(plan)
+    token = token_of(editor)
+    with django_assert_num_queries(10):
+        response = call(
+            "post",
+            f"/items/{item.pk}/state",
+            token,
+            {"state": "failed", "version": item.version, "links": [CI_LINK]},
+        )
+    assert response.status_code == 200, response.content
+    assert response.json()["version"] == 2
+
+
 def test_the_item_read_back_shows_the_change(plan, editor, viewer):
     item = first_item(plan)
     call("post", f"/items/{item.pk}/state", token_of(editor), {"state": "failed", "note": "x"})

@@ -21,6 +21,7 @@ caught.
 """
 
 import datetime
+import functools
 import hashlib
 import json
 from collections import defaultdict
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max
 from django.db.models.fields.files import FieldFile
 from pghistory.core import event_models
@@ -146,6 +147,8 @@ def _chain(
     context_ids = set()
     for model in plan_event_models():
         label = sealed_label(model)
+        if marks.get(label, 0) <= since.get(label, 0):
+            continue  # nothing of this table between the two seals: no query
         events = plan_events(model, plan_id).filter(
             pgh_id__gt=since.get(label, 0), pgh_id__lte=marks.get(label, 0)
         )
@@ -159,17 +162,41 @@ def _chain(
     return _Chained(chained.hexdigest(), count, context_ids)
 
 
+def _plan_column(model) -> str:
+    if model.pgh_tracked_model._meta.label == settings.AUDIT_PLAN_MODEL:
+        return "pgh_obj_id"
+    return model._meta.get_field("plan").column
+
+
+@functools.cache
+def _marks_sql(models: tuple) -> str:
+    """One query for the newest event of a plan in each of `models`' tables (each `MAX` is
+    the last entry of the table's (plan, …, pgh_id) or (pgh_obj_id, pgh_id) index)."""
+    quote = connection.ops.quote_name
+    return " UNION ALL ".join(
+        f"SELECT {index}, MAX(pgh_id) FROM {quote(model._meta.db_table)}"  # noqa: S608
+        f" WHERE {quote(_plan_column(model))} = %(plan)s"
+        for index, model in enumerate(models)
+    )
+
+
+def _marks(plan_id: int) -> dict:
+    """The newest event of the plan in each event table, keyed by sealed label: one query
+    over every table, not one per table, and its SQL made once per process."""
+    models = tuple(plan_event_models())
+    with connection.cursor() as cursor:
+        cursor.execute(_marks_sql(models), {"plan": plan_id})
+        rows = cursor.fetchall()
+    return {sealed_label(models[index]): last for index, last in rows if last is not None}
+
+
 @transaction.atomic
 def seal_take(*, plan_id: int, reason: str) -> AuditSeal:
     """Seal the plan's events so far. The caller runs this in the transaction that made the
     change being sealed (a signature), so that the change is inside the seal."""
     # Seals of one plan are numbered in order; the lock keeps two from taking one number.
     previous = AuditSeal.objects.select_for_update().filter(plan_id=plan_id).last()
-    marks = {}
-    for model in plan_event_models():
-        last = plan_events(model, plan_id).aggregate(last=Max("pgh_id"))["last"]
-        if last is not None:
-            marks[sealed_label(model)] = last
+    marks = _marks(plan_id)
     since = previous.marks if previous else {}
     previous_digest = previous.digest if previous else ""
     chained = _chain(previous_digest, plan_id, since, marks, with_context=True)
