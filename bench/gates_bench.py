@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 os.environ.setdefault("BENCH_PORT", "8461")
 SECRET = "bench-webhook-secret"  # noqa: S105
+WRONG_SECRET = "not-the-webhook-secret"  # noqa: S105
 APP_ID = "4242"
 
 import django
@@ -48,7 +49,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from checklists_bench import PORT, percentile, start_gunicorn
 
 DEPLOYMENTS = int(os.environ.get("BENCH_DEPLOYMENTS", "20"))
-WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", "8"))
+# Worker processes (prefork): two cores run two at a time, the others overlap their waits.
+WORKER_PROCESSES = int(os.environ.get("BENCH_WORKER_PROCESSES", "4"))
 CALLBACK = "/repos/bench-org/app{n}/actions/runs/{n}/deployment_protection_rule"
 
 
@@ -107,7 +109,7 @@ def plans(prefix: str, *, go: bool) -> list:
     return made
 
 
-def deliver(api_url: str, prefix: str, n: int) -> tuple[float, float, int]:
+def deliver(api_url: str, prefix: str, n: int, secret: str = SECRET) -> tuple[float, float, int]:
     """Send one signed delivery; (when it was sent, how long the ack took, its status)."""
     payload = json.loads(
         (ROOT / "tests/gates/fixtures/github_deployment_protection_rule.json").read_text()
@@ -120,7 +122,7 @@ def deliver(api_url: str, prefix: str, n: int) -> tuple[float, float, int]:
         "X-GitHub-Event": "deployment_protection_rule",
         "X-GitHub-Delivery": str(uuid.uuid4()),
         "X-Hub-Signature-256": "sha256="
-        + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest(),
+        + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
     }
     sent = time.monotonic()
     conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
@@ -135,8 +137,13 @@ def at_once(function, count: int) -> list:
     barrier = threading.Barrier(count)
 
     def run(n):
+        from django.db import connections
+
         barrier.wait()
-        results[n] = function(n)
+        try:
+            results[n] = function(n)
+        finally:
+            connections.close_all()  # the database is dropped at the end
 
     threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
     for thread in threads:
@@ -201,6 +208,8 @@ def main() -> None:
             "DJANGO_SETTINGS_MODULE": "truststream.settings",
             "DATABASE_URL": url,
             "SECRET_KEY": "bench-only-secret-key",
+            # Its own cache: no installation token kept from an earlier run.
+            "CACHE_KEY_PREFIX": f"gates-bench-{os.getpid()}",
         }
         # The setup's own follow-up tasks (signoffs' status checks after each change) are not
         # what is measured: the services above already synced each plan's status.
@@ -217,9 +226,9 @@ def main() -> None:
                 "truststream",
                 "worker",
                 "-P",
-                "threads",
+                "prefork",
                 "-c",
-                str(WORKER_THREADS),
+                str(WORKER_PROCESSES),
                 "-Q",
                 "default",
                 "--loglevel",
@@ -228,9 +237,17 @@ def main() -> None:
             env=env,
             cwd=ROOT,
         )
-        time.sleep(5)  # the worker connects and starts consuming
 
-        print(f"{DEPLOYMENTS} deployments at once, worker with {WORKER_THREADS} threads")
+        # Wait for the worker's processes, then warm the web processes (their first request
+        # loads the views and opens the database and broker connections) with real deliveries
+        # for repositories no plan gates, which the worker rejects.
+        deadline = time.monotonic() + 120
+        while len(app.control.ping(timeout=1)) < 1:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the worker did not answer")
+        at_once(lambda n: deliver(api.url, "warm", n), DEPLOYMENTS)
+        wait_for_callbacks(api, "warm", "rejected")
+        print(f"{DEPLOYMENTS} deployments at once, worker with {WORKER_PROCESSES} processes")
         sent = at_once(lambda n: deliver(api.url, "go", n), DEPLOYMENTS)
         assert all(status == 202 for _, _, status in sent), sent
         approved = wait_for_callbacks(api, "go", "approved")
@@ -247,7 +264,8 @@ def main() -> None:
             "waits: webhook -> status report",
             [reported[n] - sent[n][0] for n in range(DEPLOYMENTS)],
         )
-        signed = at_once(lambda n: (time.monotonic(), waiting[n][1]())[0], DEPLOYMENTS)
+        # From the moment each last signature has committed (the plan is go from then on).
+        signed = at_once(lambda n: (waiting[n][1](), time.monotonic())[1], DEPLOYMENTS)
         approved = wait_for_callbacks(api, "wait", "approved")
         report(
             "then go: last signature -> approved",
