@@ -271,6 +271,12 @@ def main() -> None:
             "then go: last signature -> approved",
             [approved[n] - signed[n] for n in range(DEPLOYMENTS)],
         )
+        # The ack alone: one delivery at a time, the worker idle in between.
+        acks = []
+        for n in range(DEPLOYMENTS):
+            acks.append(deliver(api.url, "one", n)[1])
+            time.sleep(0.5)
+        report("ack, one delivery at a time", acks)
         tokens = len(api.to(fakes.TOKEN_PATH))
         print(f"installation token exchanges: {tokens} (kept for 50 minutes per installation)")
     finally:
