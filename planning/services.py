@@ -25,6 +25,7 @@ from planning.models import (
 )
 from planning.signals import (
     member_removed,
+    plan_archived,
     plan_carried_forward,
     plan_content_changed,
     plan_created,
@@ -409,6 +410,8 @@ def plan_archive(*, plan: DeploymentPlan) -> DeploymentPlan:
         archived_at=timezone.now(), updated_at=timezone.now()
     )
     live.bump_on_commit(plan.pk)
+    plan_id = plan.pk
+    transaction.on_commit(lambda: plan_archived.send_robust(sender=DeploymentPlan, plan_id=plan_id))
     return DeploymentPlan.objects.get(pk=plan.pk)
 
 

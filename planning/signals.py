@@ -20,3 +20,8 @@ plan_content_changed = Signal()  # sender=DeploymentPlan, plan_id=<id>
 # the previous plan (checklists carry their evidence, to be confirmed). A receiver that raises
 # rolls the whole creation back.
 plan_carried_forward = Signal()  # sender=DeploymentPlan, plan=<new plan>, previous=<its source>
+
+
+# Sent after a plan's archiving has committed (archiving changes no content, so
+# `plan_content_changed` does not announce it): the deploy gates reject what waits on it.
+plan_archived = Signal()  # sender=DeploymentPlan, plan_id=<id>
