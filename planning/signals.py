@@ -21,7 +21,6 @@ plan_content_changed = Signal()  # sender=DeploymentPlan, plan_id=<id>
 # rolls the whole creation back.
 plan_carried_forward = Signal()  # sender=DeploymentPlan, plan=<new plan>, previous=<its source>
 
-
 # Sent after a plan's archiving has committed (archiving changes no content, so
 # `plan_content_changed` does not announce it): the deploy gates reject what waits on it.
 plan_archived = Signal()  # sender=DeploymentPlan, plan_id=<id>
