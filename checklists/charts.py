@@ -79,10 +79,16 @@ def readiness_chart(readiness: Readiness) -> SafeString:
 # The score history: the weighted total over time as a step line, with the band lines and the
 # moments of sign-off. Those moments come from the caller (checklists does not read sign-offs).
 
-HISTORY_WIDTH = 640
+HISTORY_WIDTH = 700
 HISTORY_HEIGHT = 250
 PLOT_LEFT = 40
-PLOT_RIGHT = 520  # right of it: the band lines' labels
+PLOT_RIGHT = 500  # right of it: the band lines' labels
+# What a band line says beside it; the band's title, shortened, for other playbooks' bands.
+BAND_SHORT = {
+    "ready": "ready",
+    "minor_adjustments": "minor adjustments",
+    "significant_preparation": "significant preparation",
+}
 PLOT_TOP = 28
 PLOT_BOTTOM = 200
 STEP_COLOUR = "#2451b7"
@@ -160,8 +166,8 @@ def score_history_chart(
         parts.append(
             f'<line x1="{PLOT_LEFT}" y1="{line_y:.1f}" x2="{PLOT_RIGHT}" y2="{line_y:.1f}" '
             f'stroke="{colour}" stroke-width="1.5" stroke-dasharray="6 4"/>'
-            f'<text x="{PLOT_RIGHT + 6}" y="{line_y + 4:.1f}" fill="{colour}">{band["min"]} '
-            f"{escape(_shorten(band['title'], 22))}</text>"
+            f'<text x="{PLOT_RIGHT + 6}" y="{line_y + 4:.1f}" fill="{colour}">{band["min"]}+ '
+            f"{escape(BAND_SHORT.get(band['key']) or _shorten(band['title'], 24))}</text>"
         )
     for moment in moments:
         colour = MOMENT_COLOUR.get(moment.kind, "#3d4454")
