@@ -8,6 +8,7 @@ always describe the same plan. Nothing here reads the database.
 
 import datetime
 import posixpath
+from decimal import Decimal
 from types import SimpleNamespace
 from urllib.parse import unquote, urlsplit
 
@@ -20,14 +21,16 @@ from weasyprint import CSS, HTML, Attachment
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from checklists import readiness as matrix
-from checklists.charts import readiness_chart
+from checklists.charts import Moment, readiness_chart, score_history_chart
+from checklists.history import TotalStep
 from planning.models import DeploymentPlan, PlanningDocument
 from planning.selectors import Board, PhaseColumn, mark_overdue
 from planning.timeline import render as timeline_svg
 from truststream import canonical
 
 # 2: each signature carries its section digests.
-FORMAT = "truststram-readiness-packet/2"
+# 3: the score history (`readiness_history`).
+FORMAT = "truststram-readiness-packet/3"
 ATTACHMENT_NAME = "plan-snapshot.json"
 WATERMARK = "DRAFT — not signed off"
 STYLESHEET = "css/packet.css"
@@ -116,6 +119,27 @@ def readiness_picture(data: dict):
     return readiness_chart(matrix.compute(data["readiness_definition"], items, scores))
 
 
+def history_picture(data: dict, end: datetime.datetime):
+    """The score history as the packet contents recorded it, drawn up to `end`; none for
+    contents of an earlier format, made before the history was recorded."""
+    history = data.get("readiness_history")
+    if history is None:
+        return ""
+    return score_history_chart(
+        [
+            TotalStep(datetime.datetime.fromisoformat(s["at"]), Decimal(s["total"]))
+            for s in history["steps"]
+        ],
+        data["readiness_definition"]["bands"],
+        [
+            Moment(datetime.datetime.fromisoformat(m["at"]), m["kind"], m["label"])
+            for m in history["moments"]
+        ],
+        start=datetime.datetime.fromisoformat(history["start"]),
+        end=end,
+    )
+
+
 class StaticFilesOnly(URLFetcher):
     """The renderer's only way out: the application's own static files, by their URL.
 
@@ -176,6 +200,7 @@ def packet_html(packet, *, audit_rows: list[dict], audit_total: int, signature_p
             ),
             "timeline": timeline_picture(data, today),
             "chart": readiness_picture(data),
+            "history_chart": history_picture(data, packet.requested_at),
             "audit_rows": audit_rows,
             "audit_total": audit_total,
             "verify_url": settings.SITE_URL + reverse("packets:verify"),

@@ -9,6 +9,8 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db.models import OuterRef, Q, Subquery
 
+from checklists.charts import Moment
+from checklists.history import total_history
 from checklists.models import ChecklistItem
 from checklists.selectors import plan_checklists, readiness
 from planning import fieldtypes, reads, requirements
@@ -18,6 +20,7 @@ from planning.selectors import (
     document_rows,
     plan_members,
     requirement_specs,
+    status_entered,
 )
 from signoffs import packets, pdfsign, snapshot
 from signoffs.models import ReadinessPacket, Signoff, SignoffRequirement
@@ -271,6 +274,36 @@ def signoff_history(plan: DeploymentPlan, limit: int = 50) -> list[Signoff]:
     return history
 
 
+def signoff_moments(plan: DeploymentPlan) -> list[Moment]:
+    """The moments of sign-off marked on the plan's score history, oldest first: each
+    approval recorded (superseded ones too: they happened) and each time the plan entered
+    "signed off" (from its audit trail, which dates an event at the start of its transaction:
+    a plan signed off by an approval enters the state a moment before that approval's own
+    time). Two queries."""
+    approvals = [
+        Moment(signed_at, "approval", f"{role} approved ({name})")
+        for signed_at, role, name in plan.signoffs.filter(decision=Signoff.Decision.APPROVE)
+        .order_by("signed_at", "id")
+        .values_list("signed_at", "role_title", "printed_name")
+    ]
+    signed = [
+        Moment(at, "signed_off", "Plan signed off")
+        for at in status_entered(plan, DeploymentPlan.Status.SIGNED_OFF)
+    ]
+    return sorted(approvals + signed, key=lambda moment: moment.at)
+
+
+def score_history(plan: DeploymentPlan) -> dict:
+    """The plan's score history as its chart draws it: the weighted total's steps and the
+    moments of sign-off, from the plan's creation on. Three queries."""
+    return {
+        "steps": total_history(plan),
+        "moments": signoff_moments(plan),
+        "bands": plan.playbook.definition["readiness"]["bands"],
+        "start": plan.created_at,
+    }
+
+
 def _iso(moment) -> str | None:
     return moment.isoformat() if moment is not None else None
 
@@ -425,6 +458,15 @@ def packet_contents(plan: DeploymentPlan) -> dict:
                     ),
                 }
                 for role in state.roles
+            ],
+        },
+        # The score history chart's data: the weighted total's steps and the moments of
+        # sign-off (the packet draws it up to when it was asked for).
+        "readiness_history": {
+            "start": _iso(plan.created_at),
+            "steps": [{"at": _iso(s.at), "total": str(s.total)} for s in total_history(plan)],
+            "moments": [
+                {"at": _iso(m.at), "kind": m.kind, "label": m.label} for m in signoff_moments(plan)
             ],
         },
     }

@@ -3,7 +3,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from planning import selectors, services
+from planning import burnup, selectors, services
 from planning.access import CHANGE, get_part, plan_view
 from planning.forms import TaskAddForm, TaskForm, TaskStatusForm
 from planning.models import Phase, Task
@@ -11,10 +11,17 @@ from planning.views.common import form_status, four_weeks
 from truststream.forms import apply_validation_error
 
 
+def _burnup(plan) -> dict:
+    points = selectors.burnup(plan, selectors.board(plan))
+    return {"chart": burnup.render(points), "summary": burnup.summary(points)}
+
+
 def _board_context(plan, **extra) -> dict:
     return {
         "plan": plan,
         **four_weeks(plan),
+        # Read when the template first asks, inside its cached block: no query when cached.
+        "burnup": lambda: _burnup(plan),
         "statuses": Task.Status.choices,
         "tab": "board",
         **extra,

@@ -1,7 +1,10 @@
 import datetime
 
 from django import template
+from django.utils import timezone
 
+from checklists.charts import score_history_chart, score_history_summary
+from planning import reads
 from planning.models import Task
 from signoffs import selectors, status
 
@@ -31,6 +34,32 @@ def status_actions(context, plan):
 def missing_signoffs(plans) -> dict[int, list[str]]:
     """For a page of plans: what each still needs to be signed off."""
     return selectors.missing_signoffs([plan.pk for plan in plans])
+
+
+@register.inclusion_tag("signoffs/_score_history.html")
+def score_history(plan):
+    """The readiness page's score history chart, with the moments of sign-off (which
+    checklists cannot read), drawn up to the end of today. Cached under the plan's version,
+    which every new score and signature raises, and the day."""
+    today = timezone.localdate()
+
+    def draw() -> dict:
+        end = timezone.make_aware(
+            datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time())
+        )
+        history = selectors.score_history(plan)
+        return {
+            "chart": score_history_chart(
+                history["steps"],
+                history["bands"],
+                history["moments"],
+                start=history["start"],
+                end=end,
+            ),
+            "summary": score_history_summary(history["steps"], history["moments"]),
+        }
+
+    return {"plan": plan, **reads.cached(plan, f"score-history:{today}", draw)}
 
 
 @register.filter

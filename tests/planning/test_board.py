@@ -293,11 +293,14 @@ def test_the_board_costs_the_same_queries_for_ten_times_the_tasks(
     assert plan.tasks.count() == 28 * copies
     client = client_for(editor)
     client.get(reverse("planning:board", args=[plan.pk]))
-    # the user, the plan with the user's permissions on it, phases, tasks with assignees, and
-    # the bell's unread count
-    with django_assert_num_queries(5):
+    # the user, the plan with the user's permissions on it, phases, tasks with assignees, the
+    # tasks' events for the burn-up, and the bell's unread count
+    with django_assert_num_queries(6):
         response = client.get(reverse("planning:board", args=[plan.pk]))
     assert response.content.decode().count('class="task-row') == 28 * copies
+    # Then from the cache: the user, the plan and the bell.
+    with django_assert_num_queries(3):
+        client.get(reverse("planning:board", args=[plan.pk]))
 
 
 def test_a_cleared_due_date_falls_back_to_the_end_of_the_week(client_for, plan, editor):

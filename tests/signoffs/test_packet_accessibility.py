@@ -57,10 +57,10 @@ def test_a_packet_is_tagged_with_its_structure_language_and_text_alternatives(
         assert kind in kinds, kind
     assert kinds.count("/H2") >= 9  # the contents and the nine chapters after the cover
 
-    # The two pictures carry their text alternative: what they show, in words.
+    # The three pictures carry their text alternative: what they show, in words.
     figures = [alt for kind, alt in elements if kind == "/Figure"]
-    assert len(figures) == 2 and all(figures)
-    timeline, chart = figures
+    assert len(figures) == 3 and all(figures)
+    timeline, chart, history = figures
     tasks = sum(
         len(packet.snapshot["sections"][n]["tasks"])
         for n in packet.snapshot["sections"]
@@ -72,6 +72,8 @@ def test_a_packet_is_tagged_with_its_structure_language_and_text_alternatives(
     for category in packet.snapshot["readiness"]["categories"]:
         assert f"{category['title']} " in chart
     assert packet.snapshot["readiness"]["band"] in chart
+    assert history.startswith("Score history: the weighted total went from ")
+    assert "5 approvals" in history and "; signed off on " in history
 
     # Still PDF/A-3b, and still signed over the whole file.
     reader = pypdf.PdfReader(io.BytesIO(pdf))
