@@ -1,7 +1,6 @@
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 from checklists.models import ChecklistItem
 from planning import reads
 from planning.access import CHANGE, MANAGE, plan_view
+from planning.selectors import plan_people
 from signoffs import packets, selectors, services, snapshot, status
 from signoffs.forms import PacketRequestForm, SignForm, VerifyForm
 from signoffs.models import ReadinessPacket, SignoffRequirement
@@ -36,9 +36,7 @@ def signoffs(request: HttpRequest, plan) -> HttpResponse:
             "documentation": ChecklistItem.objects.filter(plan=plan, checklist__key="documentation")
             .select_related("changed_by")
             .order_by("position"),
-            "members": get_user_model()
-            .objects.filter(plan_memberships__plan=plan)
-            .order_by("email"),
+            "members": plan_people(plan).order_by("email"),
             # One role per person: the assign menus say who already holds which role.
             "held": {
                 role.requirement.assignee_id: role.requirement.title
@@ -69,9 +67,7 @@ def role_assign(request: HttpRequest, plan, role: str) -> HttpResponse:
     if sent is not None:
         assignee_id = parse_id(sent)
         assignee = (
-            get_user_model().objects.filter(pk=assignee_id, plan_memberships__plan=plan).first()
-            if assignee_id is not None
-            else None
+            plan_people(plan).filter(pk=assignee_id).first() if assignee_id is not None else None
         )
         if assignee is None:
             messages.error(request, "Choose a member of this plan.")

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from planning.models import DeploymentPlan
+from planning.selectors import is_plan_person
 from planning.services import plan_lock_writable
 from signoffs.models import SignoffRequirement
 from signoffs.status import status_sync
@@ -35,7 +36,7 @@ def roles_create(*, plan: DeploymentPlan, **kwargs) -> None:
 def role_assign(*, requirement: SignoffRequirement, assignee) -> SignoffRequirement:
     """Give a role to a member of the plan (or to nobody); they are told by email."""
     plan = plan_lock_writable(requirement.plan)
-    if assignee is not None and not plan.memberships.filter(user=assignee).exists():
+    if assignee is not None and not is_plan_person(plan, assignee):
         raise ValidationError({"assignee": "Choose a member of this plan."})
     requirement = SignoffRequirement.objects.get(pk=requirement.pk)
     if requirement.assignee_id == (assignee.pk if assignee else None):

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from planning.models import DeploymentPlan
+from planning.selectors import plan_people
 from planning.services import plan_lock_writable
 from signoffs import snapshot
 from signoffs.models import Signoff, SignoffRequirement
@@ -99,7 +100,7 @@ def after_plan_change(*, plan_id: int) -> None:
         signoff = role.latest
         if role.state != "stale" or signoff.stale_notified_at is not None:
             continue
-        if not plan.memberships.filter(user_id=signoff.signer_id).exists():
+        if not plan_people(plan).filter(pk=signoff.signer_id).exists():
             continue  # they left the plan: nothing to tell them, nothing they could do
         # Compare-and-set, so that two workers never send the same notice.
         with transaction.atomic():
