@@ -24,7 +24,7 @@ from planning.models import (
     SupportContact,
     Task,
 )
-from planning.signals import member_removed, plan_content_changed, plan_created
+from planning.signals import member_removed, plan_content_changed, plan_created, team_removed
 from planning.tasks import invitation_send as invitation_send_task
 from planning.tasks import membership_added_notify as membership_added_notify_task
 from truststream.models import NotificationKind, Team
@@ -472,6 +472,7 @@ def plan_team_remove(*, plan_team: PlanTeam) -> None:
     plan_team = PlanTeam.objects.select_related("plan", "team").get(pk=plan_team.pk)
     sync_team_permissions(plan=plan_team.plan, team=plan_team.team, role=None)
     plan_team.delete()
+    team_removed.send(sender=DeploymentPlan, plan=plan_team.plan, team=plan_team.team)
     users = [m.user for m in plan_team.team.memberships.select_related("user")]
     _release_if_gone(plan_team.plan, users)
     live.bump_on_commit(plan_team.plan_id)

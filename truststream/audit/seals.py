@@ -93,22 +93,30 @@ def _plain(value):
     return value.name if isinstance(value, FieldFile) else value
 
 
-# Columns added to an event table after seals were taken over it. While such a column is empty
-# it is left out of an event's digest, so that seals taken before it existed still verify; once
-# it holds a value, the value is sealed like any other. Add every column added later here.
-ADDED_LATER = {"checklists.ChecklistItemEvent": {"assignee_id"}}
+# Columns added to an event table after seals were taken over it, each with the value the
+# migration gave the rows that were there already. While a column holds that value it is left
+# out of an event's digest, so that seals taken before it existed still verify; any other value
+# is sealed like every other column. Add every column added later here.
+ADDED_LATER = {
+    "checklists.ChecklistItemEvent": {"assignee_id": None},
+    "signoffs.SignoffRequirementEvent": {"team_id": None, "quorum": 1, "approval_days": None},
+    "signoffs.SignoffEvent": {"expiry_warned_at": None, "on_behalf_of_id": None},
+}
 
 
 def event_digest(model, event, *, with_context: bool = False) -> str:
     """The event's digest; `with_context` adds its context's metadata, which the caller has
     loaded with the event (`select_related("pgh_context")`)."""
-    added_later = ADDED_LATER.get(model._meta.label, set())
+    added_later = ADDED_LATER.get(model._meta.label, {})
     renamed = SEALED_COLUMNS.get(model._meta.label, {})
     data = {
         renamed.get(field.attname, field.attname): _plain(getattr(event, field.attname))
         for field in model._meta.concrete_fields
         if field.attname != "pgh_id"
-        and not (field.attname in added_later and getattr(event, field.attname) is None)
+        and not (
+            field.attname in added_later
+            and getattr(event, field.attname) == added_later[field.attname]
+        )
     }
     sealed = {"table": sealed_label(model), "id": event.pgh_id, "data": data}
     if with_context:
