@@ -24,10 +24,23 @@ def _item_name(change, look):
 
 def _item_state(change, look):
     name, state = _item_name(change, look), change.data.get("state")
+    carried = change.diff.get("carried_state", [""])[0]
+    detail = change.data.get("na_reason", "") if state == "not_applicable" else ""
+    if carried and state == carried:
+        return f"confirmed {name} {choice(ChecklistItem, 'state', state)} in this plan", detail
     if state == "open":
         return f"reopened {name}", ""
-    detail = change.data.get("na_reason", "") if state == "not_applicable" else ""
     return f"marked {name} {choice(ChecklistItem, 'state', state)}", detail
+
+
+def _item_carried(change, look):
+    """The carry from the previous environment's plan, or its end without a new state."""
+    name, carried = _item_name(change, look), change.data.get("carried_state")
+    if not carried:
+        return f"left {name} open instead of confirming its carried state", ""
+    source = choice(ChecklistItem, "carried_from", change.data.get("carried_from"))
+    state = choice(ChecklistItem, "state", carried)
+    return f"carried {name} forward from {source} as {state}, to be confirmed", ""
 
 
 _ITEM = Rules(
@@ -36,6 +49,7 @@ _ITEM = Rules(
     link=lambda c, look: url("checklists:item_detail", look.plan_id, c.id),
     fields={
         "state": _item_state,
+        "carried_state": _item_carried,
         "na_reason": lambda c, look: (
             f"changed why {_item_name(c, look)} does not apply",
             c.data.get("na_reason", ""),
@@ -43,7 +57,11 @@ _ITEM = Rules(
         "assignee_id": lambda c, look: assignee(c, look, _item_name(c, look)),
         "note": lambda c, look: (f"updated the note on {_item_name(c, look)}", ""),
     },
-    goes_with={"state": frozenset({"na_reason"})},
+    goes_with={
+        "state": frozenset({"na_reason", "carried_state", "carried_reason"}),
+        "carried_state": frozenset({"carried_reason", "carried_from", "note"}),
+    },
+    quiet=frozenset({"previous_item_id"}),
 )
 
 # Evidence and comments name their checklist item (or task) by its id only.
@@ -162,8 +180,10 @@ def register() -> None:
     activity.register_kind("comments", "Comments")
     activity.register(Checklist, _CHECKLIST, kind="checklists", copied_with_the_plan=True)
     activity.register(ChecklistItem, _ITEM, kind="checklists", copied_with_the_plan=True)
-    activity.register(EvidenceLink, _evidence("url"), kind="checklists")
-    activity.register(EvidenceFile, _evidence("name"), kind="checklists")
+    # Evidence is copied with a plan of the next environment (`items_carry`); the items' own
+    # events tell what was carried.
+    activity.register(EvidenceLink, _evidence("url"), kind="checklists", copied_with_the_plan=True)
+    activity.register(EvidenceFile, _evidence("name"), kind="checklists", copied_with_the_plan=True)
     activity.register(ReadinessScore, _SCORE, kind="readiness")
     activity.register(Comment, _COMMENT, kind="comments")
     activity.register(Mention, _MENTION, kind="comments")

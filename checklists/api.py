@@ -133,6 +133,12 @@ class ItemOut(Schema):
     links: list[LinkOut]
     version: int
     assignee: str | None = Field(None, description="The email of the member it is assigned to")
+    carried_state: str | None = Field(
+        None,
+        description="The state carried from the previous environment's plan, not confirmed "
+        "here yet (the item counts as open until a state is set in this plan)",
+    )
+    carried_from: str | None = Field(None, description="The environment it was carried from")
     changed_by: str | None
     changed_at: datetime.datetime | None
 
@@ -214,6 +220,8 @@ def _item_out(item: ChecklistItem, links=None) -> dict:
         ],
         "version": item.version,
         "assignee": item.assignee.email if item.assignee_id else None,
+        "carried_state": item.carried_state or None,
+        "carried_from": item.carried_from or None,
         "changed_by": (who.get_full_name() or who.email) if who else None,
         "changed_at": item.changed_at,
     }

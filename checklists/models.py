@@ -52,6 +52,18 @@ class ChecklistItem(models.Model):
         blank=True,
         related_name="checklist_items",
     )
+    # What the item of the previous environment's plan said (`services.items_carry`): a state
+    # other than open is carried as `carried_state` (with its reason, from `previous_item`)
+    # while this item stays open, so that it counts for nothing until someone confirms it
+    # here. Any state set in this plan ends the carry.
+    previous_item = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    carried_state = models.CharField(max_length=20, choices=State.choices, blank=True)
+    carried_reason = models.CharField(max_length=500, blank=True)
+    carried_from = models.CharField(
+        max_length=20, choices=DeploymentPlan.Environment.choices, blank=True
+    )
     # Compare-and-set: every change bumps it, a change made from an older version is refused.
     version = models.PositiveIntegerField(default=1)
     changed_by = models.ForeignKey(
@@ -70,10 +82,21 @@ class ChecklistItem(models.Model):
                 condition=Q(state__in=["open", "passed", "failed", "not_applicable"]),
                 name="item_state_valid",
             ),
+            # A carried state waits for confirmation: the item is open until then.
+            models.CheckConstraint(
+                condition=Q(carried_state="")
+                | Q(state="open", carried_state__in=["passed", "failed", "not_applicable"]),
+                name="item_carried_state_open",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.text
+
+    @property
+    def is_carried(self) -> bool:
+        """Carried from the previous environment's plan and not confirmed here yet."""
+        return bool(self.carried_state)
 
     @property
     def blocks_readiness(self) -> bool:

@@ -61,6 +61,77 @@ def checklists_create(*, plan: DeploymentPlan, **kwargs) -> None:
         )
 
 
+# What an item said in the previous plan that is carried forward to be confirmed; an item left
+# open there starts afresh.
+CARRIED_STATES = (State.PASSED, State.FAILED, State.NOT_APPLICABLE)
+
+
+def items_carry(*, plan: DeploymentPlan, previous: DeploymentPlan, **kwargs) -> None:
+    """Carry the previous plan's checklist evidence into the new plan of the next environment
+    (the receiver of `planning.plan_carried_forward`, inside the creation's transaction).
+
+    Items pair by checklist and text, in order (both plans have the same playbook revision).
+    An item decided there (passed, failed, not applicable) remembers its counterpart
+    (`previous_item`) and brings its state as `carried_state`, with its reason, note, links
+    and files, but stays open here: it counts for nothing
+    (readiness, suggested scores, blockers, sign-off) until someone confirms a state in this
+    plan. Files are carried by reference to the same stored content, which is never deleted
+    (`file_remove` keeps it) and whose SHA-256 comes along. Items left open there, and every
+    item's assignee (who sees an item through is decided in each environment), are not
+    carried; only carried items are updated, so the new plan's trail tells each carry once.
+    """
+    earlier: dict[tuple[str, str], list[ChecklistItem]] = {}
+    for item in (
+        ChecklistItem.objects.filter(plan=previous)
+        .select_related("checklist")
+        .prefetch_related("links", "files")
+        .order_by("checklist__position", "position", "id")
+    ):
+        earlier.setdefault((item.checklist.key, item.text), []).append(item)
+    items = list(
+        ChecklistItem.objects.filter(plan=plan)
+        .select_related("checklist")
+        .order_by("checklist__position", "position", "id")
+    )
+    carried, links, files = [], [], []
+    for item in items:
+        counterparts = earlier.get((item.checklist.key, item.text))
+        if not counterparts:
+            continue
+        source = counterparts.pop(0)
+        if source.state not in CARRIED_STATES:
+            continue
+        carried.append(item)
+        item.previous_item = source
+        item.carried_state = source.state
+        item.carried_reason = source.na_reason
+        item.carried_from = previous.environment
+        item.note = source.note
+        links.extend(
+            EvidenceLink(plan=plan, item=item, url=link.url, added_by_id=link.added_by_id)
+            for link in source.links.all()
+        )
+        files.extend(
+            EvidenceFile(
+                plan=plan,
+                item=item,
+                file=evidence.file.name,
+                name=evidence.name,
+                size=evidence.size,
+                sha256=evidence.sha256,
+                content_type=evidence.content_type,
+                added_by_id=evidence.added_by_id,
+            )
+            for evidence in source.files.all()
+        )
+    ChecklistItem.objects.bulk_update(
+        carried,
+        ["previous_item", "carried_state", "carried_reason", "carried_from", "note"],
+    )
+    EvidenceLink.objects.bulk_create(links)
+    EvidenceFile.objects.bulk_create(files)
+
+
 def _compare_and_set(item: ChecklistItem, version: int, actor, **changes) -> ChecklistItem:
     """Apply `changes` only if the item is still at `version`; else raise `StaleItem`.
 
@@ -124,7 +195,8 @@ def item_set_state(
             )
     else:
         reason = ""
-    changes = {"state": state, "na_reason": reason}
+    # Any state set in this plan is its own decision: a carried state stops waiting for one.
+    changes = {"state": state, "na_reason": reason, "carried_state": "", "carried_reason": ""}
     if note is not None:
         changes["note"] = _clean_note(note)
     for url in links:

@@ -24,6 +24,7 @@ urlpatterns = [
         comment_views.comment_delete,
         name="comment_delete",
     ),
+    path(plan + "compare/", views.compare, name="compare"),
     path(plan + "readiness/", views.readiness, name="readiness"),
     path(plan + "readiness/<slug:category>/", views.score_set, name="score_set"),
 ]

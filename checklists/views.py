@@ -16,7 +16,7 @@ from checklists.forms import (
 )
 from checklists.models import ChecklistItem, EvidenceFile, EvidenceLink
 from checklists.readiness import SUGGESTION_RULE
-from planning.access import CHANGE, get_part, plan_view
+from planning.access import CHANGE, get_part, get_plan_for_user, plan_view
 from truststream.forms import apply_validation_error
 from truststream.uploads import upload_limit
 
@@ -312,3 +312,24 @@ def score_set(request: HttpRequest, plan, category: str) -> HttpResponse:
             messages.success(request, "Score saved.")
             return redirect("checklists:readiness", plan.pk)
     return _readiness_page(request, plan, form=form, form_category=category, status=400)
+
+
+@plan_view()
+def compare(request: HttpRequest, plan) -> HttpResponse:
+    """This plan beside the plan of the previous environment it was made from: requirement
+    templates and checklist states, differences marked. Only for someone who may see both
+    (404 otherwise, as for any plan one may not see)."""
+    if plan.previous_plan_id is None:
+        raise Http404
+    previous = get_plan_for_user(request.user, plan.previous_plan_id)
+    only_differences = request.GET.get("show") == "differences"
+    return render(
+        request,
+        "checklists/compare.html",
+        {
+            "plan": plan,
+            "previous": previous,
+            "comparison": selectors.comparison(plan, previous),
+            "only_differences": only_differences,
+        },
+    )

@@ -63,7 +63,7 @@ def sync_team_permissions(*, plan: DeploymentPlan, team, role: str | None) -> No
             remove_perm(perm, team.group, plan)
 
 
-def _plans_with_permissions(user) -> QuerySet[DeploymentPlan]:
+def plans_with_permissions(user) -> QuerySet[DeploymentPlan]:
     """Plans, each with `held`: the codenames of the user's permissions on it.
 
     Guardian's answer, as `ObjectPermissionChecker.get_perms` gives it (the user's own object
@@ -97,7 +97,7 @@ def get_plan_for_user(user, plan_id: int, perm: str = VIEW) -> DeploymentPlan:
     if not user.is_authenticated or not user.is_active:
         raise Http404
     try:
-        plan = _plans_with_permissions(user).get(pk=plan_id)
+        plan = plans_with_permissions(user).get(pk=plan_id)
     except (DeploymentPlan.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
     plan.permissions = frozenset(plan.held)

@@ -181,11 +181,22 @@ def _plan_archived(change, look):
     )
 
 
+def _plan_created(change, look):
+    if change.data.get("previous_plan_id") is None:
+        return "created the plan", ""
+    environment = choice(DeploymentPlan, "environment", change.data.get("environment"))
+    return (
+        f"created the plan for {environment} from the plan of the previous environment, "
+        "carrying its checklist evidence forward to be confirmed",
+        "",
+    )
+
+
 _PLAN = Rules(
     noun="the plan",
     name=lambda c, look: "",
     link=lambda c, look: url("planning:plan_detail", look.plan_id),
-    insert=lambda c, look: ("created the plan", ""),
+    insert=_plan_created,
     delete=lambda c, look: ("deleted the plan", ""),
     fields={
         "status": _plan_status,

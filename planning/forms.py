@@ -73,6 +73,31 @@ class PlanForm(forms.ModelForm):
         return cleaned
 
 
+class PlanNextForm(forms.Form):
+    """When the next environment's plan starts: its four weeks are re-dated from week 1."""
+
+    week1_start = forms.DateField(
+        label="Week 1 starts",
+        widget=DateInput(),
+        validators=DeploymentPlan._meta.get_field("week1_start").validators,
+        help_text="The four weeks and every task's due date move with it.",
+    )
+    target_go_live = forms.DateField(
+        label="Target go-live",
+        required=False,
+        widget=DateInput(),
+        validators=DeploymentPlan._meta.get_field("target_go_live").validators,
+        help_text="Leave it empty to keep the same distance from week 1 as in this plan.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, go_live = cleaned.get("week1_start"), cleaned.get("target_go_live")
+        if start and go_live and go_live < start:
+            self.add_error("target_go_live", "The target go-live date cannot be before week 1.")
+        return cleaned
+
+
 class PlanFilterForm(forms.Form):
     q = forms.CharField(label="Search", required=False, max_length=100)
     environment = forms.ChoiceField(

@@ -75,11 +75,22 @@ class DeploymentPlan(models.Model):
         default=80, validators=[MaxValueValidator(100)]
     )
     archived_at = models.DateTimeField(null=True, blank=True)
+    # The plan of the environment before this one that this plan was made from
+    # (`services.plan_create_next`); its next plans are `next_plans`.
+    previous_plan = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="next_plans"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Development leads to staging, staging to production; production is the last.
+    NEXT_ENVIRONMENT = {
+        Environment.DEVELOPMENT: Environment.STAGING,
+        Environment.STAGING: Environment.PRODUCTION,
+    }
 
     class Meta:
         ordering = ["-updated_at", "-id"]
@@ -104,6 +115,16 @@ class DeploymentPlan(models.Model):
     @property
     def is_archived(self) -> bool:
         return self.archived_at is not None
+
+    @property
+    def next_environment(self) -> str | None:
+        """The environment a plan made from this one is for; None for production."""
+        return self.NEXT_ENVIRONMENT.get(self.environment)
+
+    @property
+    def next_environment_label(self) -> str:
+        following = self.next_environment
+        return self.Environment(following).label if following else ""
 
     # `permissions` is what the requesting user may do, set by `access.get_plan_for_user`.
     @property

@@ -10,18 +10,23 @@ from django.db.models import (
     CharField,
     Count,
     Exists,
+    F,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Value,
     When,
+    Window,
 )
+from django.db.models.functions import Lag
 from django.utils import timezone
 
 from planning import reads
+from planning.access import VIEW, plans_with_permissions
 from planning.models import (
     DeploymentPlan,
+    DeploymentPlanEvent,
     Invitation,
     Phase,
     PlanMembership,
@@ -268,3 +273,90 @@ def plan_documents(plan: DeploymentPlan):
         grouped.setdefault(document.category, []).append(document)
     labels = dict(PlanningDocument.Category.choices)
     return [(labels[category], docs) for category, docs in grouped.items()]
+
+
+def next_environment_refusal(plan: DeploymentPlan) -> str:
+    """Why no plan of the next environment can be made from this plan now ("" when one can):
+    production has no next environment, an archived plan is frozen, and a plan has one next
+    plan in play at a time (one archived or cancelled leaves room for another). One query at
+    most."""
+    if plan.next_environment is None:
+        return f"A {plan.get_environment_display().lower()} plan has no next environment."
+    if plan.is_archived:
+        return "This plan is archived. Restore it before planning its next environment."
+    in_play = (
+        plan.next_plans.filter(archived_at__isnull=True)
+        .exclude(status=DeploymentPlan.Status.CANCELLED)
+        .exists()
+    )
+    if in_play:
+        return (
+            f"The {plan.next_environment_label.lower()} plan of this plan exists already. "
+            "Archive or cancel it to plan the next environment again."
+        )
+    return ""
+
+
+def plan_neighbours(plan: DeploymentPlan, user) -> dict:
+    """The plan this one was made from and the plans made from it, those the user may see:
+    {"previous": plan or None, "next": [plans]}. One query."""
+    related = plans_with_permissions(user).filter(
+        Q(pk=plan.previous_plan_id) | Q(previous_plan=plan)
+    )
+    visible = [other for other in related.order_by("created_at", "id") if VIEW in other.held]
+    return {
+        "previous": next((p for p in visible if p.pk == plan.previous_plan_id), None),
+        "next": [p for p in visible if p.previous_plan_id == plan.pk],
+    }
+
+
+def blocked_tasks(plan_ids) -> dict[int, list[Task]]:
+    """The blocked tasks of each of these plans, in board order. One query."""
+    blocked: dict[int, list[Task]] = {pk: [] for pk in plan_ids}
+    for task in Task.objects.filter(plan_id__in=plan_ids, status=Task.Status.BLOCKED).order_by(
+        "plan_id", "phase__number", "position", "id"
+    ):
+        blocked[task.plan_id].append(task)
+    return blocked
+
+
+def plans_exportable_by(user) -> QuerySet[DeploymentPlan]:
+    """The plans whose records the user may hand to an auditor: those they own (archived ones
+    too), or every plan for a superuser. Nobody else's."""
+    if not user.is_authenticated or not user.is_active:
+        return DeploymentPlan.objects.none()
+    if user.is_superuser:
+        return DeploymentPlan.objects.all()
+    return DeploymentPlan.objects.filter(
+        pk__in=PlanMembership.objects.filter(user=user, role=PlanMembership.Role.OWNER).values(
+            "plan_id"
+        )
+    )
+
+
+@dataclass(frozen=True)
+class StatusEntry:
+    """A plan entering a status, as its audit trail recorded it."""
+
+    plan_id: int
+    status: str
+    at: datetime.datetime
+    # The audit event's id: events of one table are numbered in the order they were written.
+    event_id: int
+
+
+def status_entries(plans: QuerySet[DeploymentPlan], statuses) -> list[StatusEntry]:
+    """Every time one of these plans entered one of `statuses`, oldest first, read from the
+    plans' own audit events (the triggers record every change of status, whoever made it, so
+    a plan moved by the admin or by SQL is found too). One query, which reads each event's
+    status with the one before it."""
+    # pghistory's event model for plans; `models` defines it when the app loads.
+    events = DeploymentPlanEvent.objects.filter(pgh_obj_id__in=plans.values("pk"))
+    rows = events.annotate(
+        before=Window(Lag("status"), partition_by=[F("pgh_obj_id")], order_by=F("pgh_id").asc())
+    ).values_list("pgh_obj_id", "status", "before", "pgh_created_at", "pgh_id")
+    return [
+        StatusEntry(plan_id, status, at, event_id)
+        for plan_id, status, before, at, event_id in sorted(rows, key=lambda row: row[4])
+        if status in statuses and status != before
+    ]

@@ -17,3 +17,9 @@ team_removed = Signal()  # sender=DeploymentPlan, plan=<plan>, team=<the team>
 # Sent after a transaction that changed a plan's content has committed (once per change made
 # through the services; changes made elsewhere are caught by signoffs' periodic sweep).
 plan_content_changed = Signal()  # sender=DeploymentPlan, plan_id=<id>
+
+# Sent by `services.plan_create_next` inside its transaction, after `plan_created`: the new plan
+# of the next environment has all its parts, and higher apps carry forward what they own of
+# the previous plan (checklists carry their evidence, to be confirmed). A receiver that raises
+# rolls the whole creation back.
+plan_carried_forward = Signal()  # sender=DeploymentPlan, plan=<new plan>, previous=<its source>

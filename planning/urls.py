@@ -20,6 +20,7 @@ plan_urlpatterns = [
     path("new/", plans.plan_create, name="plan_create"),
     path(plan, plans.plan_detail, name="plan_detail"),
     path(plan + "edit/", plans.plan_edit, name="plan_edit"),
+    path(plan + "next/", plans.plan_next, name="plan_next"),
     path(plan + "archive/", plans.plan_archive, name="plan_archive"),
     path(plan + "restore/", plans.plan_restore, name="plan_restore"),
     path(plan + "members/", plans.member_add, name="member_add"),

@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401 (the reports' views add their paths here)
+from django.urls import path
+
+from reports import views
 
 app_name = "reports"
 
-urlpatterns = []
+urlpatterns = [
+    path("portfolio/", views.portfolio, name="portfolio"),
+    path("portfolio.csv", views.portfolio_csv, name="portfolio_csv"),
+    path("auditor-export/", views.auditor_export, name="auditor_export"),
+]

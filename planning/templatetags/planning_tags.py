@@ -26,6 +26,23 @@ def my_tasks(user):
     return {"tasks": tasks, "overdue": sum(task.is_overdue for task in tasks)}
 
 
+@register.inclusion_tag("planning/_environments.html", takes_context=True)
+def plan_environments(context, plan):
+    """The overview's panel of the plans before and after this one across environments, and
+    the way to plan the next environment. One query."""
+    neighbours = selectors.plan_neighbours(plan, context["request"].user)
+    in_play = [
+        other
+        for other in neighbours["next"]
+        if not other.is_archived and other.status != other.Status.CANCELLED
+    ]
+    return {
+        "plan": plan,
+        **neighbours,
+        "may_plan_next": plan.editable and plan.next_environment is not None and not in_play,
+    }
+
+
 @register.filter
 def initials(user) -> str:
     name = user.get_full_name() or user.email

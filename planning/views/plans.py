@@ -10,7 +10,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from planning import selectors, services
 from planning.access import CHANGE, MANAGE, get_membership, get_part, plan_view
-from planning.forms import MemberAddForm, MemberRoleForm, PlanCreateForm, PlanFilterForm, PlanForm
+from planning.forms import (
+    MemberAddForm,
+    MemberRoleForm,
+    PlanCreateForm,
+    PlanFilterForm,
+    PlanForm,
+    PlanNextForm,
+)
 from planning.models import Invitation
 from planning.views.common import (
     form_status,
@@ -95,6 +102,42 @@ def plan_edit(request: HttpRequest, plan) -> HttpResponse:
             return redirect("planning:plan_detail", plan.pk)
     return render(
         request, "planning/plan_form.html", {"form": form, "plan": plan}, status=form_status(form)
+    )
+
+
+@plan_view(CHANGE, methods=("GET", "POST"))
+def plan_next(request: HttpRequest, plan) -> HttpResponse:
+    """Plan the next environment: a new plan made from this one (`services.plan_create_next`).
+
+    Owners and editors of this plan may, as anyone signed in may create a plan; they become
+    an owner of the new one."""
+    refusal = selectors.next_environment_refusal(plan)
+    shift = plan.target_go_live - plan.week1_start
+    form = PlanNextForm(
+        request.POST or None,
+        initial={"week1_start": plan.target_go_live, "target_go_live": plan.target_go_live + shift},
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if not refusal and form.is_valid():
+            try:
+                new = services.plan_create_next(plan=plan, user=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                apply_validation_error(form, error)
+            else:
+                messages.success(
+                    request,
+                    f"Plan for {new.get_environment_display().lower()} created from this "
+                    f"{plan.get_environment_display().lower()} plan. Confirm each carried "
+                    "checklist item here before it counts.",
+                )
+                return redirect("planning:plan_detail", new.pk)
+    return render(
+        request,
+        "planning/plan_next.html",
+        {"plan": plan, "form": form, "refusal": refusal},
+        status=status,
     )
 
 

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('pghistory', '0007_auto_20250421_0444'),
-        ('planning', '0007_teams'),
+        ('planning', '0008_teams'),
         ('signoffs', '0004_packet_lease'),
         ('truststream', '0006_teams'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -35,6 +35,7 @@ def security(plan):
 
 URLS = [
     PlanURL("checklists:checklists", "get", "view"),
+    PlanURL("checklists:compare", "get", "view"),
     PlanURL("checklists:item_detail", "get", "view", item),
     PlanURL("checklists:item_state", "post", "change", item),
     PlanURL("checklists:item_note", "post", "change", item),

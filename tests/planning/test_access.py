@@ -49,6 +49,8 @@ URLS = [
     PlanURL("planning:plan_detail", "get", "view"),
     PlanURL("planning:plan_edit", "get", "change"),
     PlanURL("planning:plan_edit", "post", "change"),
+    PlanURL("planning:plan_next", "get", "change"),
+    PlanURL("planning:plan_next", "post", "change"),
     PlanURL("planning:plan_archive", "post", "manage"),
     PlanURL("planning:plan_restore", "post", "manage"),
     PlanURL("planning:member_add", "post", "manage"),

@@ -288,8 +288,10 @@ def test_the_csv_export_neutralises_formulas(client_for, plan, editor, viewer):
 
 
 def test_a_column_added_to_an_event_table_later_leaves_older_seals_valid(plan):
-    """ChecklistItemEvent gained `assignee_id` after seals existed: while it is empty, an
-    event digests as it did before the column was there."""
+    """ChecklistItemEvent gained `assignee_id` after seals existed, then the columns of an
+    item carried from the previous environment's plan: while they are empty (null, or the
+    empty text their migration gave older rows), an event digests as it did before the
+    columns were there."""
     import hashlib
     import json
 
@@ -298,11 +300,12 @@ def test_a_column_added_to_an_event_table_later_leaves_older_seals_valid(plan):
 
     model = apps.get_model("checklists", "ChecklistItemEvent")
     event = model.objects.filter(plan_id=plan.pk).first()
-    assert event.assignee_id is None
+    later = ("assignee_id", "previous_item_id", "carried_state", "carried_reason", "carried_from")
+    assert [getattr(event, column) for column in later] == [None, None, "", "", ""]
     before = {
         field.attname: getattr(event, field.attname)
         for field in model._meta.concrete_fields
-        if field.attname not in ("pgh_id", "assignee_id")
+        if field.attname not in ("pgh_id", *later)
     }
     canonical = json.dumps(
         {"table": model._meta.label, "id": event.pgh_id, "data": before},

@@ -24,10 +24,18 @@ from truststream.models import AuditSeal
 FIRST_LABELS = {"planning_taskevent": "planning.WorkItemEvent"}
 FIRST_COLUMNS = {"checklists_commentevent": {"task_id": "work_item_id"}}
 # Columns added after the first seals, left out while they hold what older rows were given.
+EMPTY = (None, "")
 LEFT_OUT_AT = {
-    "checklists_checklistitemevent": {"assignee_id": None},
-    "signoffs_signoffrequirementevent": {"team_id": None, "quorum": 1, "approval_days": None},
-    "signoffs_signoffevent": {"expiry_warned_at": None, "on_behalf_of_id": None},
+    "checklists_checklistitemevent": {
+        "assignee_id": EMPTY,
+        "previous_item_id": EMPTY,
+        "carried_state": EMPTY,
+        "carried_reason": EMPTY,
+        "carried_from": EMPTY,
+    },
+    "planning_deploymentplanevent": {"previous_plan_id": EMPTY},
+    "signoffs_signoffrequirementevent": {"team_id": EMPTY, "quorum": (1,), "approval_days": EMPTY},
+    "signoffs_signoffevent": {"expiry_warned_at": EMPTY, "on_behalf_of_id": EMPTY},
 }
 JSON_TYPES = {114, 3802}  # Postgres's json and jsonb
 
@@ -61,7 +69,7 @@ def _first_digest(table: str, label: str, row: dict) -> str:
         renamed.get(column, column): value
         for column, value in row.items()
         if column not in ("pgh_id", "sealed_context")
-        and not (column in left_out and value == left_out[column])
+        and not (column in left_out and value in left_out[column])
     }
     sealed = {"table": label, "id": row["pgh_id"], "data": data, "context": row["sealed_context"]}
     text = json.dumps(sealed, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)

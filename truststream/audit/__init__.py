@@ -34,6 +34,7 @@ _EXPORTS = {
     "seal_references_register": "seals",
     "seal_take": "seals",
     "seal_timestamp": "seals",
+    "sealed_label": "seals",
     "seals_without_timestamp": "seals",
     "timestamps_summary": "seals",
     "verify": "seals",

@@ -93,14 +93,23 @@ def _plain(value):
     return value.name if isinstance(value, FieldFile) else value
 
 
-# Columns added to an event table after seals were taken over it, each with the value the
-# migration gave the rows that were there already. While a column holds that value it is left
-# out of an event's digest, so that seals taken before it existed still verify; any other value
-# is sealed like every other column. Add every column added later here.
+# Columns added to an event table after seals were taken over it, each with the values the
+# migration gave the rows that were there already (null, the empty text a new text column fills
+# its old rows with, or a default). While a column holds one of them it is left out of an
+# event's digest, so that seals taken before it existed still verify; any other value is sealed
+# like every other column. Add every column added later here.
+EMPTY = (None, "")
 ADDED_LATER = {
-    "checklists.ChecklistItemEvent": {"assignee_id": None},
-    "signoffs.SignoffRequirementEvent": {"team_id": None, "quorum": 1, "approval_days": None},
-    "signoffs.SignoffEvent": {"expiry_warned_at": None, "on_behalf_of_id": None},
+    "checklists.ChecklistItemEvent": {
+        "assignee_id": EMPTY,
+        "previous_item_id": EMPTY,
+        "carried_state": EMPTY,
+        "carried_reason": EMPTY,
+        "carried_from": EMPTY,
+    },
+    "planning.DeploymentPlanEvent": {"previous_plan_id": EMPTY},
+    "signoffs.SignoffRequirementEvent": {"team_id": EMPTY, "quorum": (1,), "approval_days": EMPTY},
+    "signoffs.SignoffEvent": {"expiry_warned_at": EMPTY, "on_behalf_of_id": EMPTY},
 }
 
 
@@ -115,7 +124,7 @@ def event_digest(model, event, *, with_context: bool = False) -> str:
         if field.attname != "pgh_id"
         and not (
             field.attname in added_later
-            and getattr(event, field.attname) == added_later[field.attname]
+            and getattr(event, field.attname) in added_later[field.attname]
         )
     }
     sealed = {"table": sealed_label(model), "id": event.pgh_id, "data": data}

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('pghistory', '0007_auto_20250421_0444'),
-        ('planning', '0006_rename_task'),
+        ('planning', '0007_next_environment'),
         ('truststream', '0006_teams'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
