@@ -7,7 +7,6 @@ tells nobody anything, so that a comment cannot probe who has an account.
 
 import re
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
@@ -16,6 +15,7 @@ from django.utils import timezone
 from checklists.models import ChecklistItem, Comment, Mention
 from planning import live
 from planning.models import DeploymentPlan, PlanMembership, Task
+from planning.selectors import plan_people
 from planning.services import plan_lock_writable
 from truststream.models import NotificationKind
 from truststream.services import notification_send
@@ -65,11 +65,7 @@ def _mention(comment: Comment, author) -> None:
     names = mentioned_usernames(comment.body)
     if not names:
         return
-    members = (
-        get_user_model()
-        .objects.filter(plan_memberships__plan_id=comment.plan_id, is_active=True)
-        .exclude(pk=author.pk)
-    )
+    members = plan_people(DeploymentPlan(pk=comment.plan_id)).exclude(pk=author.pk)
     already = set(comment.mentions.values_list("user_id", flat=True))
     kind, title, url = target_of(comment)
     for user in members:

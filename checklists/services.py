@@ -25,6 +25,7 @@ from checklists.models import (
     ReadinessScore,
 )
 from planning.models import DeploymentPlan
+from planning.selectors import is_plan_person
 from planning.services import plan_lock_writable
 from truststream.models import NotificationKind
 from truststream.services import notification_send
@@ -268,7 +269,7 @@ def item_assign(*, item: ChecklistItem, actor, assignee, version: int | None) ->
     Raises `StaleItem` when the item changed since `version`.
     """
     plan = plan_lock_writable(item.plan)
-    if assignee is not None and not plan.memberships.filter(user=assignee).exists():
+    if assignee is not None and not is_plan_person(plan, assignee):
         raise ValidationError({"assignee": "Choose a member of this plan."})
     current = ChecklistItem.objects.select_related("changed_by", "checklist", "assignee").get(
         pk=item.pk

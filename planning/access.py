@@ -1,8 +1,9 @@
 """Who may do what with a plan.
 
 Plan permissions are django-guardian object permissions. They are derived from
-`PlanMembership` by `sync_permissions`, which the membership services call in the same
-transaction that changes the membership, so the two never disagree.
+`PlanMembership` by `sync_permissions`, and from `PlanTeam` by `sync_team_permissions` (on the
+team's guardian group, which its members belong to), which the membership services call in the
+same transaction that changes the membership, so the two never disagree.
 """
 
 from functools import cache, wraps
@@ -47,6 +48,21 @@ def sync_permissions(*, plan: DeploymentPlan, user, role: str | None) -> None:
             assign_perm(perm, user, plan)
         else:
             remove_perm(perm, user, plan)
+
+
+def sync_team_permissions(*, plan: DeploymentPlan, team, role: str | None) -> None:
+    """Make the team's group's object permissions on the plan match `role` (None: the team is
+    not a member). Its members hold them through the group, added to their own: a person's
+    rights on a plan are the highest of theirs and their teams'.
+
+    The caller runs this inside the transaction that changed the plan's team.
+    """
+    granted = set(ROLE_PERMISSIONS.get(role, ())) if role else set()
+    for perm in ALL_PERMISSIONS:
+        if perm in granted:
+            assign_perm(perm, team.group, plan)
+        else:
+            remove_perm(perm, team.group, plan)
 
 
 def plans_with_permissions(user) -> QuerySet[DeploymentPlan]:

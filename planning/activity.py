@@ -8,12 +8,14 @@ from planning.models import (
     Phase,
     PlanMembership,
     PlanningDocument,
+    PlanTeam,
     RequirementSpec,
     SupportContact,
     Task,
 )
 from truststream import activity
 from truststream.activity import Rules, assignee, choice, date_text, quote, url
+from truststream.models import Team
 
 # Tasks and weeks
 
@@ -117,6 +119,31 @@ _MEMBERSHIP = Rules(
     fields={
         "role": lambda c, look: (f"changed the role of {_member(c, look)} to {_role(c)}", ""),
     },
+)
+
+
+def _team(change, look):
+    name = look.prefetched.get(PlanTeam, {}).get(change.data.get("team_id"))
+    return f"the team {quote(name)}" if name else "a former team"
+
+
+def _teams_ever_on(plan_id: int) -> dict:
+    """The names of the teams that were ever members of the plan: teams are not the plan's,
+    so they are found through the plan's team events. One query per page."""
+    ever = PlanTeam.pgh_event_model.objects.filter(plan_id=plan_id).values("team_id")
+    return dict(Team.objects.filter(pk__in=ever).values_list("pk", "name"))
+
+
+_PLAN_TEAM = Rules(
+    noun="the membership of",
+    name=_team,
+    link=_members_link,
+    insert=lambda c, look: (f"added {_team(c, look)} as {_role(c)}", ""),
+    delete=lambda c, look: (f"removed {_team(c, look)} from the plan", ""),
+    fields={
+        "role": lambda c, look: (f"changed the role of {_team(c, look)} to {_role(c)}", ""),
+    },
+    prefetch=_teams_ever_on,
 )
 
 
@@ -242,6 +269,7 @@ def register() -> None:
     activity.register(Task, _TASK, kind="tasks", copied_with_the_plan=True)
     activity.register(PlanMembership, _MEMBERSHIP, kind="members")
     activity.register(Invitation, _INVITATION, kind="members")
+    activity.register(PlanTeam, _PLAN_TEAM, kind="members")
     activity.register(DeploymentPlan, _PLAN, kind="plan")
     activity.register(PlanningDocument, _DOCUMENT, kind="plan", copied_with_the_plan=True)
     activity.register(RequirementSpec, _REQUIREMENT, kind="plan", copied_with_the_plan=True)

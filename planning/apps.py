@@ -35,8 +35,9 @@ class PlanningConfig(AppConfig):
     verbose_name = "Deployment planning"
 
     def ready(self):
-        from planning import activity, live
+        from planning import activity, live, services
         from planning.signals import plan_content_changed
+        from truststream.signals import team_left
 
         post_migrate.connect(_load_default_playbook, sender=self)
         # Open pages of the plan reload their content once a change has committed.
@@ -46,3 +47,5 @@ class PlanningConfig(AppConfig):
         pre_save.connect(_person_shown_before, sender=settings.AUTH_USER_MODEL)
         post_save.connect(_person_shown_changed, sender=settings.AUTH_USER_MODEL)
         activity.register()
+        # Whoever leaves a team leaves the plans it was their only way into.
+        team_left.connect(services.plan_teams_release, dispatch_uid="planning_plan_teams_release")

@@ -1,5 +1,4 @@
 from django import forms
-from django.contrib.auth import get_user_model
 from django.utils.html import escape
 
 from planning import fieldtypes, requirements
@@ -11,7 +10,7 @@ from planning.models import (
     SupportContact,
     Task,
 )
-from planning.selectors import current_playbooks, default_playbook
+from planning.selectors import current_playbooks, default_playbook, plan_people
 from truststream.forms import ModelIdChoiceField
 from truststream.uploads import LimitedFileField
 from truststream.validators import single_line
@@ -145,9 +144,10 @@ class MemberChoiceField(ModelIdChoiceField):
 
 
 def member_field(plan, *, label: str) -> MemberChoiceField:
-    """A choice of the plan's members; anyone else is refused as not a valid choice."""
+    """A choice of the plan's members, themselves or through a team; anyone else is refused as
+    not a valid choice."""
     return MemberChoiceField(
-        queryset=get_user_model().objects.filter(plan_memberships__plan=plan).order_by("email"),
+        queryset=plan_people(plan).order_by("email"),
         required=False,
         label=label,
         empty_label="Nobody yet",

@@ -169,6 +169,36 @@ class PlanMembership(models.Model):
 
 
 @tracked()
+class PlanTeam(models.Model):
+    """A team that is a member of the plan: each of its members holds the team's role, unless
+    their own membership gives them more (guardian's permissions add up)."""
+
+    Role = PlanMembership.Role
+
+    plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="plan_teams")
+    team = models.ForeignKey(
+        "truststream.Team", on_delete=models.CASCADE, related_name="plan_teams"
+    )
+    role = models.CharField(max_length=10, choices=PlanMembership.Role.choices)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["plan", "team__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "team"], name="plan_team_one_per_team"),
+            models.CheckConstraint(
+                condition=Q(role__in=["owner", "editor", "viewer"]), name="plan_team_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} ({self.role}) on {self.plan}"
+
+
+@tracked()
 class Invitation(models.Model):
     """An invitation to join a plan with a role, sent to an email address.
 

@@ -4,8 +4,22 @@ from dataclasses import dataclass, field
 from allauth.account.models import EmailAddress
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import signing
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import Lag
 from django.utils import timezone
 
@@ -18,6 +32,7 @@ from planning.models import (
     Phase,
     PlanMembership,
     PlanningDocument,
+    PlanTeam,
     Playbook,
     Task,
 )
@@ -31,13 +46,28 @@ def plans_for_user(
     status: str = "",
     archived: bool = False,
 ) -> QuerySet[DeploymentPlan]:
-    """The user's plans (archived ones or active ones), with the user's role and member count.
+    """The user's plans (archived ones or active ones), theirs or their teams', with the
+    user's role (the highest of their own and their teams') and member count.
 
     One query whatever the number of plans.
     """
-    my_role = PlanMembership.objects.filter(plan=OuterRef("pk"), user=user).values("role")[:1]
+    own_role = PlanMembership.objects.filter(plan=OuterRef("pk"), user=user).values("role")[:1]
+    teams_roles = PlanTeam.objects.filter(plan=OuterRef("pk"), team__memberships__user=user)
+    # The highest of the roles: owner, then editor, then viewer.
+    my_role = Case(
+        *(
+            When(
+                Q(own_role=role) | Q(Exists(teams_roles.filter(role=role))),
+                then=Value(role),
+            )
+            for role in (PlanMembership.Role.OWNER, PlanMembership.Role.EDITOR)
+        ),
+        default=Value(PlanMembership.Role.VIEWER),
+        output_field=CharField(),
+    )
     plans = DeploymentPlan.objects.filter(
-        pk__in=PlanMembership.objects.filter(user=user).values("plan_id"),
+        Q(pk__in=PlanMembership.objects.filter(user=user).values("plan_id"))
+        | Q(pk__in=PlanTeam.objects.filter(team__memberships__user=user).values("plan_id")),
         archived_at__isnull=not archived,
     )
     if q:
@@ -46,9 +76,9 @@ def plans_for_user(
         plans = plans.filter(environment=environment)
     if status:
         plans = plans.filter(status=status)
-    return plans.annotate(my_role=Subquery(my_role), member_count=Count("memberships")).order_by(
-        "-updated_at", "-id"
-    )
+    return plans.annotate(
+        own_role=Subquery(own_role), my_role=my_role, member_count=Count("memberships")
+    ).order_by("-updated_at", "-id")
 
 
 def plan_members(plan: DeploymentPlan) -> list[PlanMembership]:
@@ -57,6 +87,37 @@ def plan_members(plan: DeploymentPlan) -> list[PlanMembership]:
         plan,
         "members",
         lambda: list(plan.memberships.select_related("user").order_by("user__email")),
+    )
+
+
+def plan_people(plan: DeploymentPlan) -> QuerySet:
+    """Everyone who may open the plan as a member: its members and the members of its teams.
+    Who may be given a task, a document, a checklist item or an approval role."""
+    return (
+        get_user_model()
+        .objects.filter(
+            Q(plan_memberships__plan=plan) | Q(team_memberships__team__plan_teams__plan=plan),
+            is_active=True,
+        )
+        .distinct()
+    )
+
+
+def is_plan_person(plan: DeploymentPlan, user) -> bool:
+    """The user is a member of the plan, themselves or through a team."""
+    return plan_people(plan).filter(pk=user.pk).exists()
+
+
+def plan_teams(plan: DeploymentPlan) -> list[PlanTeam]:
+    """The plan's teams with their members, by name. Two queries, once per request."""
+    return reads.once(
+        plan,
+        "teams",
+        lambda: list(
+            plan.plan_teams.select_related("team")
+            .prefetch_related("team__memberships__user")
+            .order_by("team__name")
+        ),
     )
 
 

@@ -11,13 +11,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from planning import live, playbook_schema, requirements, selectors, yamlsafe
-from planning.access import sync_permissions
+from planning.access import sync_permissions, sync_team_permissions
 from planning.models import (
     DeploymentPlan,
     Invitation,
     Phase,
     PlanMembership,
     PlanningDocument,
+    PlanTeam,
     Playbook,
     RequirementSpec,
     SupportContact,
@@ -29,10 +30,11 @@ from planning.signals import (
     plan_carried_forward,
     plan_content_changed,
     plan_created,
+    team_removed,
 )
 from planning.tasks import invitation_send as invitation_send_task
 from planning.tasks import membership_added_notify as membership_added_notify_task
-from truststream.models import NotificationKind
+from truststream.models import NotificationKind, Team
 from truststream.services import notification_send
 
 Role = PlanMembership.Role
@@ -571,16 +573,79 @@ def membership_remove(*, membership: PlanMembership) -> None:
             "The last owner cannot be removed. Make another member an owner first."
         )
     sync_permissions(plan=membership.plan, user=membership.user, role=None)
-    # Whoever leaves the plan stops being responsible for its tasks and documents.
-    membership.plan.tasks.filter(assignee=membership.user).update(assignee=None)
-    membership.plan.documents.filter(owner=membership.user).update(owner=None)
-    member_removed.send(sender=DeploymentPlan, plan=membership.plan, user=membership.user)
     membership.delete()
-    # Their tasks and documents lost their assignee: content that signatures may cover.
-    plan_id = membership.plan_id
-    transaction.on_commit(
-        lambda: plan_content_changed.send_robust(sender=DeploymentPlan, plan_id=plan_id)
-    )
+    # Someone who is still in one of the plan's teams keeps what the team gives them.
+    _release_if_gone(membership.plan, [membership.user])
+    live.bump_on_commit(membership.plan_id)
+
+
+def _release_if_gone(plan: DeploymentPlan, users) -> None:
+    """Of `users`, whoever is no longer a member of the plan, themselves or through a team,
+    stops being responsible for its tasks and documents and lets go of what other apps gave
+    them (`member_removed`: checklist items, approval roles). The caller holds the plan's lock
+    and has already taken away the membership that let them in."""
+    remaining = set(selectors.plan_people(plan).values_list("pk", flat=True))
+    gone = [user for user in users if user.pk not in remaining]
+    for user in gone:
+        plan.tasks.filter(assignee=user).update(assignee=None)
+        plan.documents.filter(owner=user).update(owner=None)
+        member_removed.send(sender=DeploymentPlan, plan=plan, user=user)
+    if gone:
+        # Their tasks and documents lost their assignee: content that signatures may cover.
+        plan_id = plan.pk
+        transaction.on_commit(
+            lambda: plan_content_changed.send_robust(sender=DeploymentPlan, plan_id=plan_id)
+        )
+
+
+@transaction.atomic
+def plan_team_add(*, plan: DeploymentPlan, actor, team: Team, role: str) -> PlanTeam:
+    """Make a team a member of the plan with `role`: each of its members holds at least it."""
+    _check_role(role)
+    plan = _lock_plan(plan)
+    if PlanTeam.objects.filter(plan=plan, team=team).exists():
+        raise ValidationError({"team": f"{team.name} is already a member of this plan."})
+    plan_team = PlanTeam.objects.create(plan=plan, team=team, role=role, added_by=actor)
+    sync_team_permissions(plan=plan, team=team, role=role)
+    live.bump_on_commit(plan.pk)
+    return plan_team
+
+
+@transaction.atomic
+def plan_team_change_role(*, plan_team: PlanTeam, role: str) -> PlanTeam:
+    _check_role(role)
+    _lock_plan(plan_team.plan)
+    plan_team = PlanTeam.objects.select_related("plan", "team").get(pk=plan_team.pk)
+    if plan_team.role != role:
+        plan_team.role = role
+        plan_team.save(update_fields=["role"])
+        sync_team_permissions(plan=plan_team.plan, team=plan_team.team, role=role)
+        live.bump_on_commit(plan_team.plan_id)
+    return plan_team
+
+
+@transaction.atomic
+def plan_team_remove(*, plan_team: PlanTeam) -> None:
+    """Take a team off the plan: its members keep only what their own membership or another
+    team gives them, and whoever that leaves outside lets go of the plan's work and roles."""
+    _lock_plan(plan_team.plan)
+    plan_team = PlanTeam.objects.select_related("plan", "team").get(pk=plan_team.pk)
+    sync_team_permissions(plan=plan_team.plan, team=plan_team.team, role=None)
+    plan_team.delete()
+    team_removed.send(sender=DeploymentPlan, plan=plan_team.plan, team=plan_team.team)
+    users = [m.user for m in plan_team.team.memberships.select_related("user")]
+    _release_if_gone(plan_team.plan, users)
+    live.bump_on_commit(plan_team.plan_id)
+
+
+def plan_teams_release(*, team: Team, user, **kwargs) -> None:
+    """Someone left a team (the receiver of `truststream.signals.team_left`, inside that
+    transaction): on each plan the team is a member of, they let go of its work and roles
+    unless they are still a member of it in their own right or through another team."""
+    for plan in DeploymentPlan.objects.filter(plan_teams__team=team).order_by("pk"):
+        plan = _lock_plan(plan)
+        _release_if_gone(plan, [user])
+        live.bump_on_commit(plan.pk)
 
 
 # What plan pages show of a person: their name, else their email (the `person` filter); the
@@ -627,7 +692,7 @@ def person_shown_changed(*, user) -> None:
 
 
 def _check_member(plan: DeploymentPlan, user, field: str) -> None:
-    if user is not None and not plan.memberships.filter(user=user).exists():
+    if user is not None and not selectors.is_plan_person(plan, user):
         raise ValidationError({field: "Choose a member of this plan."})
 
 

@@ -11,6 +11,9 @@ plan_created = Signal()  # sender=DeploymentPlan, plan=<the new plan>
 # Sent inside the transaction that removes a member, so that other apps can let go of them.
 member_removed = Signal()  # sender=DeploymentPlan, plan=<plan>, user=<the removed user>
 
+# Sent inside the transaction that takes a team off a plan, so that other apps can let go of it.
+team_removed = Signal()  # sender=DeploymentPlan, plan=<plan>, team=<the team>
+
 # Sent after a transaction that changed a plan's content has committed (once per change made
 # through the services; changes made elsewhere are caught by signoffs' periodic sweep).
 plan_content_changed = Signal()  # sender=DeploymentPlan, plan_id=<id>

@@ -1,7 +1,7 @@
 """How the activity feed words the events of signoffs' models: approval roles, signatures and
 readiness packets. `register` is called from `SignoffsConfig.ready()`."""
 
-from signoffs.models import ReadinessPacket, Signoff, SignoffRequirement
+from signoffs.models import Delegation, ReadinessPacket, Signoff, SignoffRequirement
 from truststream import activity
 from truststream.activity import Rules, choice, quote, url
 
@@ -24,6 +24,22 @@ _ROLE = Rules(
     ),
     fields={
         "assignee_id": _role_assignee,
+        "team_id": lambda c, look: (
+            f"gave the {c.data.get('title')} role to a team (any {c.data.get('quorum')})"
+            if c.data.get("team_id")
+            else f"gave the {c.data.get('title')} role back to one person",
+            "",
+        ),
+        "quorum": lambda c, look: (
+            f"set the {c.data.get('title')} quorum to {c.data.get('quorum')}",
+            "",
+        ),
+        "approval_days": lambda c, look: (
+            f"made {c.data.get('title')} approvals expire after {c.data.get('approval_days')} days"
+            if c.data.get("approval_days")
+            else f"made {c.data.get('title')} approvals not expire",
+            "",
+        ),
         "required": lambda c, look: (
             f"made the {c.data.get('title')} sign-off "
             + ("required" if c.data.get("required") else "optional"),
@@ -54,12 +70,37 @@ _SIGNOFF = Rules(
     link=lambda c, look: url("signoffs:signoffs", look.plan_id, anchor="signature-history"),
     insert=_signed,
     fields={
+        "expiry_warned_at": lambda c, look: (
+            f"told {c.data.get('printed_name')} that their approval as "
+            f"{c.data.get('role_title')} is about to expire",
+            "",
+        ),
         "stale_notified_at": lambda c, look: (
             f"told {c.data.get('printed_name')} that their signature as "
             f"{c.data.get('role_title')} is stale",
             "",
         ),
     },
+)
+
+
+# Deputies
+
+
+def _delegation(change, look):
+    data = change.data
+    return (
+        f"{look.person(data.get('deputy_id'))} as deputy of {look.person(data.get('holder_id'))}"
+        f" ({data.get('starts_on')} to {data.get('ends_on')})"
+    )
+
+
+_DELEGATION = Rules(
+    noun="deputy",
+    name=_delegation,
+    link=lambda c, look: url("signoffs:signoffs", look.plan_id),
+    insert=lambda c, look: (f"named {_delegation(c, look)}", ""),
+    fields={"ended_at": lambda c, look: (f"ended {_delegation(c, look)}", "")},
 )
 
 
@@ -105,4 +146,5 @@ def register() -> None:
     activity.register_kind("packets", "Packets")
     activity.register(SignoffRequirement, _ROLE, kind="signoffs", copied_with_the_plan=True)
     activity.register(Signoff, _SIGNOFF, kind="signoffs")
+    activity.register(Delegation, _DELEGATION, kind="signoffs")
     activity.register(ReadinessPacket, _PACKET, kind="packets")

@@ -25,16 +25,24 @@ class SignoffsConfig(AppConfig):
     verbose_name = "Sign-offs and readiness packets"
 
     def ready(self):
-        from planning.signals import member_removed, plan_content_changed, plan_created
+        from planning.signals import (
+            member_removed,
+            plan_content_changed,
+            plan_created,
+            team_removed,
+        )
         from signoffs import activity, checks, services  # noqa: F401 (checks registers)
         from signoffs.middleware import second_factor_required
         from truststream import audit
         from truststream.accounts import second_factor_required as asks_second_factor
+        from truststream.signals import team_left
 
         # A new plan gets the playbook's approval roles in the transaction that creates it.
         plan_created.connect(services.roles_create, dispatch_uid="signoffs_roles_create")
         plan_content_changed.connect(_queue_plan_changed, dispatch_uid="signoffs_plan_changed")
         member_removed.connect(services.roles_release, dispatch_uid="signoffs_roles_release")
+        team_removed.connect(services.roles_release_team, dispatch_uid="signoffs_team_release")
+        team_left.connect(services.team_roles_resync, dispatch_uid="signoffs_team_left")
         # SIGNOFF_REQUIRE_MFA: role-holders need a second factor for API tokens too.
         asks_second_factor.connect(second_factor_required, dispatch_uid="signoffs_second_factor")
         # verify_audit checks that each packet's seal is still in the chain, as the packet says.

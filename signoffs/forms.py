@@ -20,6 +20,47 @@ class SignForm(forms.Form):
     digest = forms.CharField(max_length=64, widget=forms.HiddenInput)
 
 
+class RolePolicyForm(forms.Form):
+    """Who holds an approval role and how it is approved. `teams` are the plan's teams."""
+
+    holder = forms.ChoiceField(
+        choices=[("person", "One person"), ("team", "A team, with a quorum")],
+        widget=forms.RadioSelect,
+        label="Held by",
+    )
+    team = forms.ModelChoiceField(queryset=None, required=False, empty_label="Choose a team")
+    quorum = forms.IntegerField(min_value=1, max_value=20, initial=1, label="Approvals needed")
+    approval_days = forms.IntegerField(
+        min_value=1,
+        max_value=3650,
+        required=False,
+        label="Approvals expire after (days)",
+        help_text="Leave empty: approvals do not expire.",
+    )
+
+    def __init__(self, *args, teams, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+
+    def clean(self):
+        data = super().clean()
+        if data.get("holder") == "team" and not data.get("team"):
+            self.add_error("team", "Choose which of the plan's teams holds the role.")
+        return data
+
+
+class DelegationForm(forms.Form):
+    """A deputy for the role's holder: `people` are the plan's members."""
+
+    deputy = forms.ModelChoiceField(queryset=None, empty_label="Choose a member")
+    starts_on = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label="To (included)", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, people, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["deputy"].queryset = people
+
+
 class PacketRequestForm(forms.Form):
     kind = forms.ChoiceField(
         choices=ReadinessPacket.Kind.choices, widget=forms.RadioSelect, label="Packet"

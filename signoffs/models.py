@@ -26,10 +26,37 @@ class SignoffRequirement(models.Model):
         blank=True,
         related_name="signoff_roles",
     )
+    # The approval policy. A role is held by one person (the guide's default) or by a team:
+    # then any `quorum` of its current members approve it, each with a signature of their own.
+    team = models.ForeignKey(
+        "truststream.Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="signoff_roles",
+    )
+    quorum = models.PositiveSmallIntegerField(default=1)
+    # Approvals stop counting this many days after they were given (none: they do not expire).
+    approval_days = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["plan", "position"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(assignee__isnull=True) | Q(team__isnull=True),
+                name="signoff_role_one_holder",
+            ),
+            # A person's role has a quorum of one; a team's at least one and at most 20.
+            models.CheckConstraint(
+                condition=(Q(team__isnull=True) & Q(quorum=1))
+                | (Q(team__isnull=False) & Q(quorum__gte=1) & Q(quorum__lte=20)),
+                name="signoff_role_quorum",
+            ),
+            models.CheckConstraint(
+                condition=Q(approval_days__isnull=True)
+                | (Q(approval_days__gte=1) & Q(approval_days__lte=3650)),
+                name="signoff_role_approval_days",
+            ),
             models.UniqueConstraint(fields=["plan", "role"], name="signoff_role_unique"),
             # Separation of duties: one person holds at most one approval role per plan.
             models.UniqueConstraint(
@@ -76,6 +103,12 @@ class Signoff(models.Model):
     # Each section's digest at signing, to say what changed since when the signature is stale.
     section_digests = models.JSONField(default=dict)
     stale_notified_at = models.DateTimeField(null=True, blank=True)
+    # When the signer was told that the approval is about to expire (the role's approval_days).
+    expiry_warned_at = models.DateTimeField(null=True, blank=True)
+    # A deputy's signature: the holder who named them (a Delegation covering the signing day).
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["plan", "-signed_at", "-id"]
@@ -88,6 +121,37 @@ class Signoff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.printed_name}: {self.get_decision_display()} as {self.role_title}"
+
+
+@tracked()
+class Delegation(models.Model):
+    """A role's holder names a deputy among the plan's members for a range of days (both
+    included): the deputy may sign for the role on the holder's behalf meanwhile."""
+
+    plan = models.ForeignKey(DeploymentPlan, on_delete=models.CASCADE, related_name="delegations")
+    requirement = models.ForeignKey(
+        SignoffRequirement, on_delete=models.CASCADE, related_name="delegations"
+    )
+    holder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    deputy = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["plan", "-starts_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="delegation_range"
+            ),
+            models.CheckConstraint(
+                condition=~Q(deputy=models.F("holder")), name="delegation_not_oneself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deputy} for {self.holder} as {self.requirement}"
 
 
 @tracked(exclude=["snapshot", "leased_until"])

@@ -2,12 +2,14 @@
 the services and the periodic sweep keep the stored status right, and every page compares
 digests itself."""
 
+import datetime
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
+from django.utils import timezone
 
 from checklists.charts import Moment
 from checklists.history import total_history
@@ -23,20 +25,23 @@ from planning.selectors import (
     status_entered,
 )
 from signoffs import packets, pdfsign, snapshot
-from signoffs.models import ReadinessPacket, Signoff, SignoffRequirement
+from signoffs.models import Delegation, ReadinessPacket, Signoff, SignoffRequirement
 from truststream.audit import current_marks, plan_events_feed
-from truststream.models import AuditSeal
+from truststream.models import AuditSeal, TeamMembership
 
 
-def signature_counts(*, signer_id: int | None, holder_id: int | None) -> bool:
+def signature_counts(
+    *, signer_id: int | None, holder_id: int | None, on_behalf_of_id: int | None = None
+) -> bool:
     """The one rule of separation of duties: a signature counts as its role's decision only
-    while its signer holds that role. With one role per person on a plan (a database
-    constraint), nobody counts for two roles; a signature given by a former holder stays on
-    record but waits for the present holder's own.
+    while its signer holds that role, or signed as the deputy of the person who holds it now.
+    With one role per person on a plan (a database constraint), nobody counts for two roles; a
+    signature given by a former holder stays on record but waits for the present holder's own.
 
-    Every place that says whether a role is approved (the sign-off page, the status machine,
-    packets, the plan list, My work) asks this."""
-    return holder_id is not None and signer_id == holder_id
+    Every place that says whether a person's role is approved (the sign-off page, the status
+    machine, packets, the plan list, My work) asks this; a team's role asks whether the signer
+    is one of its members (`RoleState.counting`)."""
+    return holder_id is not None and holder_id in (signer_id, on_behalf_of_id)
 
 
 # What the guide's documentation sign-off accepts of each of its items: confirmed, or marked
@@ -45,51 +50,157 @@ DOCUMENTATION_DONE = {ChecklistItem.State.PASSED, ChecklistItem.State.NOT_APPLIC
 DOCUMENTATION_SECTION = "checklists.documentation"
 
 
+def expires_at(signoff: Signoff, requirement: SignoffRequirement):
+    """When an approval stops counting under the role's policy (None: it does not expire)."""
+    if requirement.approval_days is None:
+        return None
+    return signoff.signed_at + datetime.timedelta(days=requirement.approval_days)
+
+
+def policy_text(requirement: SignoffRequirement) -> str:
+    """The role's approval policy, in words."""
+    if requirement.team_id is not None:
+        holder = f"Any {requirement.quorum} of {requirement.team.name}"
+    else:
+        holder = "One person"
+    days = requirement.approval_days
+    if days:
+        return f"{holder}; approvals expire after {days} day{'s' if days != 1 else ''}"
+    return holder
+
+
 @dataclass
 class RoleState:
+    """One approval role as the plan stands: who holds it under its policy, the signatures
+    given for it, and whether they approve it now.
+
+    A person's role goes by its latest signature (`latest`), which counts only while its signer
+    holds the role. A team's role goes by each current member's own latest signature
+    (`signatures`): it is approved once `quorum` of them are current approvals, and one
+    current rejection rejects it. Nobody counts for two roles of a plan: `excluded` are the
+    people who hold or count for another role. An approval older than the policy's
+    `approval_days` no longer counts.
+    """
+
     requirement: SignoffRequirement
     latest: Signoff | None
     current_digest: str
     section_digests: dict[str, str]
+    signatures: list[Signoff] = field(default_factory=list)
+    members: frozenset[int] = frozenset()
+    excluded: frozenset[int] = frozenset()
+    now: datetime.datetime | None = None
+
+    @property
+    def is_team(self) -> bool:
+        return self.requirement.team_id is not None
+
+    @property
+    def quorum(self) -> int:
+        return self.requirement.quorum if self.is_team else 1
+
+    def _expired(self, signoff: Signoff) -> bool:
+        until = expires_at(signoff, self.requirement)
+        return (
+            until is not None
+            and signoff.decision == Signoff.Decision.APPROVE
+            and (until <= (self.now or timezone.now()))
+        )
+
+    def _current(self, signoff: Signoff) -> bool:
+        return signoff.digest == self.current_digest and not self._expired(signoff)
+
+    @property
+    def counting(self) -> list[Signoff]:
+        """The signatures that speak for the role now, current or not."""
+        if not self.is_team:
+            return [self.latest] if self.counts else []
+        return [
+            signoff
+            for signoff in self.signatures
+            if signoff.signer_id in self.members and signoff.signer_id not in self.excluded
+        ]
+
+    @property
+    def approvals(self) -> list[Signoff]:
+        """The current approvals that count towards the quorum."""
+        return [
+            signoff
+            for signoff in self.counting
+            if signoff.decision == Signoff.Decision.APPROVE and self._current(signoff)
+        ]
 
     @property
     def counts(self) -> bool:
-        """The latest signature is the present holder's own."""
+        """A person's role: the latest signature is the present holder's own."""
         return self.latest is not None and signature_counts(
-            signer_id=self.latest.signer_id, holder_id=self.requirement.assignee_id
+            signer_id=self.latest.signer_id,
+            holder_id=self.requirement.assignee_id,
+            on_behalf_of_id=self.latest.on_behalf_of_id,
         )
 
     @property
     def is_current(self) -> bool:
         """Decided by comparing digests, never by a stored flag."""
-        return self.counts and self.latest.digest == self.current_digest
+        return self.counts and self._current(self.latest)
 
     @property
     def state(self) -> str:
-        if self.latest is None:
-            return "missing"
-        if not self.counts:
-            return "not_holder"
-        if not self.is_current:
+        counting = self.counting
+        if not counting:
+            return "not_holder" if (self.latest or self.signatures) else "missing"
+        if any(
+            signoff.decision == Signoff.Decision.REJECT and self._current(signoff)
+            for signoff in counting
+        ):
+            return "rejected"
+        if len(self.approvals) >= self.quorum:
+            return "approved"
+        if any(signoff.digest != self.current_digest for signoff in counting):
             return "stale"
-        return "approved" if self.latest.decision == Signoff.Decision.APPROVE else "rejected"
+        if any(self._expired(signoff) for signoff in counting):
+            return "expired"
+        return "short"
+
+    @property
+    def stale_signoffs(self) -> list[Signoff]:
+        """The signatures that went stale and would count again once renewed."""
+        return [signoff for signoff in self.counting if signoff.digest != self.current_digest]
 
     @property
     def changed_sections(self) -> list[str]:
         """For a stale signature: the sections that changed since it was given."""
         if self.state != "stale":
             return []
-        before = self.latest.section_digests
+        before = self.stale_signoffs[0].section_digests
         names = sorted(set(before) | set(self.section_digests))
         return [name for name in names if before.get(name) != self.section_digests.get(name)]
 
     @property
+    def policy(self) -> str:
+        return policy_text(self.requirement)
+
+    @property
+    def progress(self) -> str:
+        """How far the role is from its quorum."""
+        return f"{len(self.approvals)} of {self.quorum} approval{'s' if self.quorum != 1 else ''}"
+
+    @property
     def label(self) -> str:
         if self.state == "not_holder":
+            if self.is_team:
+                return f"Needs approvals from current members of {self.requirement.team.name}"
             holder = self.requirement.assignee
             if holder is None:
                 return "Needs a holder: the signer no longer holds the role"
             return f"Needs a new signature from {holder.get_full_name() or holder.email}"
+        if self.state == "short":
+            return f"{self.progress}: needs {self.quorum - len(self.approvals)} more"
+        if self.state == "expired":
+            days = self.requirement.approval_days
+            return f"Expired: approvals count for {days} day{'s' if days != 1 else ''}"
+        if self.state == "approved" and self.is_team:
+            return f"Approved ({self.progress})"
         return {
             "missing": "Not signed",
             "stale": "Stale: the plan changed since",
@@ -143,27 +254,100 @@ def signoff_state(plan: DeploymentPlan, sections: dict | None = None) -> Signoff
 
 
 def _signoff_state(plan: DeploymentPlan, sections: dict | None) -> SignoffState:
-    requirements = list(plan.roles.select_related("assignee").order_by("position"))
-    latest = {
-        signoff.requirement_id: signoff
-        for signoff in plan.signoffs.order_by("requirement_id", "-signed_at", "-id").distinct(
-            "requirement_id"
-        )
-    }
+    requirements = list(plan.roles.select_related("assignee", "team").order_by("position"))
+    # Each signer's latest signature per role: a team's role counts them one by one, and the
+    # newest of them is a person's role's latest.
+    by_role: dict[int, list[Signoff]] = {}
+    for signoff in (
+        plan.signoffs.select_related("on_behalf_of")
+        .order_by("requirement_id", "signer_id", "-signed_at", "-id")
+        .distinct("requirement_id", "signer_id")
+    ):
+        by_role.setdefault(signoff.requirement_id, []).append(signoff)
+    for signatures in by_role.values():
+        signatures.sort(key=lambda signoff: (signoff.signed_at, signoff.pk), reverse=True)
+    team_members = _team_members({r.team_id for r in requirements if r.team_id is not None})
     sections = sections if sections is not None else snapshot.sections(plan)
     digests = {name: snapshot.digest(data) for name, data in sections.items()}
+    now = timezone.now()
+    # One person counts for one role: a person's role keeps its holder, and a member of the
+    # teams of several roles counts for the first of them (in the plan's order) they approve.
+    counted = {r.assignee_id for r in requirements if r.assignee_id is not None}
     roles = []
     for requirement in requirements:
         covered = snapshot.covered(sections, requirement.covers)
-        roles.append(
-            RoleState(
-                requirement,
-                latest.get(requirement.pk),
-                snapshot.digest(covered),
-                {name: digests[name] for name in covered},
-            )
+        signatures = by_role.get(requirement.pk, [])
+        role = RoleState(
+            requirement,
+            signatures[0] if signatures else None,
+            snapshot.digest(covered),
+            {name: digests[name] for name in covered},
+            signatures=signatures,
+            members=team_members.get(requirement.team_id, frozenset()),
+            excluded=frozenset(counted),
+            now=now,
         )
+        if role.is_team:
+            counted |= {signoff.signer_id for signoff in role.approvals}
+        roles.append(role)
     return SignoffState(roles, list(sections.get(DOCUMENTATION_SECTION, [])))
+
+
+def _team_members(team_ids: set[int]) -> dict[int, frozenset[int]]:
+    """The present members of the teams that hold roles; no query when none does."""
+    if not team_ids:
+        return {}
+    members: dict[int, set[int]] = {}
+    pairs = TeamMembership.objects.filter(team_id__in=team_ids).values_list("team_id", "user_id")
+    for team_id, user_id in pairs:
+        members.setdefault(team_id, set()).add(user_id)
+    return {team_id: frozenset(users) for team_id, users in members.items()}
+
+
+def active_delegation(requirement: SignoffRequirement, deputy) -> Delegation | None:
+    """The present holder's delegation of the role to `deputy` that covers today, if any."""
+    if requirement.assignee_id is None:
+        return None
+    today = timezone.localdate()
+    return (
+        Delegation.objects.filter(
+            requirement=requirement,
+            holder_id=requirement.assignee_id,
+            deputy=deputy,
+            starts_on__lte=today,
+            ends_on__gte=today,
+            ended_at__isnull=True,
+        )
+        .select_related("holder")
+        .first()
+    )
+
+
+def role_delegations(plan: DeploymentPlan) -> dict[int, list[Delegation]]:
+    """The delegations of the plan's present holders that have not run out, by role."""
+    delegations: dict[int, list[Delegation]] = {}
+    for delegation in (
+        Delegation.objects.filter(
+            plan=plan,
+            holder_id=F("requirement__assignee_id"),
+            ends_on__gte=timezone.localdate(),
+            ended_at__isnull=True,
+        )
+        .select_related("deputy")
+        .order_by("starts_on", "pk")
+    ):
+        delegations.setdefault(delegation.requirement_id, []).append(delegation)
+    return delegations
+
+
+def signs_for(requirement: SignoffRequirement, user) -> bool:
+    """Whether the user may open the role's sign page: its holder, their deputy today, or a
+    member of its team."""
+    if requirement.team_id is None:
+        return requirement.assignee_id == user.pk or (
+            active_delegation(requirement, user) is not None
+        )
+    return TeamMembership.objects.filter(team_id=requirement.team_id, user=user).exists()
 
 
 def role_digest(requirement: SignoffRequirement) -> str:
@@ -185,20 +369,51 @@ def plans_to_sweep() -> list[int]:
     )
 
 
-def signoffs_waiting_for(user) -> list[SignoffRequirement]:
-    """The required approval roles the user holds on plans awaiting sign-off or signed off
-    that wait for their decision, each with `waiting` set to "missing" or "stale".
+def _expired(signed_at, approval_days, now) -> bool:
+    return approval_days is not None and signed_at + datetime.timedelta(days=approval_days) <= now
 
-    A role waits when nobody has signed it, when its latest signature does not count (a
-    previous holder's: `signature_counts`), or when the worker has found the signature stale
-    (`stale_notified_at`), which it does after every change. A current rejection is a
-    decision and does not wait. No digests, as in `missing_signoffs`, so that it costs one
-    query whatever the number of plans; the sign page compares digests.
+
+def _waiting(requirement: SignoffRequirement, user, now) -> str | None:
+    if requirement.team_id is None:
+        if not signature_counts(
+            signer_id=requirement.latest_signer_id,
+            holder_id=user.pk,
+            on_behalf_of_id=requirement.latest_on_behalf_of_id,
+        ):
+            return "missing"
+        decision = requirement.latest_decision
+        signed_at, stale_at = requirement.latest_signed_at, requirement.latest_stale_at
+    else:
+        if requirement.plan.status != DeploymentPlan.Status.AWAITING_SIGNOFF:
+            return None  # the quorum stands without them
+        if requirement.mine_decision is None:
+            return "missing"
+        decision = requirement.mine_decision
+        signed_at, stale_at = requirement.mine_signed_at, requirement.mine_stale_at
+    if stale_at is not None:
+        return "stale"
+    if decision == Signoff.Decision.APPROVE and _expired(signed_at, requirement.approval_days, now):
+        return "expired"
+    return None
+
+
+def signoffs_waiting_for(user) -> list[SignoffRequirement]:
+    """The required approval roles the user holds, alone or through a team, on plans awaiting
+    sign-off or signed off that wait for their decision, each with `waiting` set to
+    "missing", "stale" or "expired".
+
+    A person's role waits when nobody has signed it, when its latest signature does not count
+    (a previous holder's: `signature_counts`), or when the worker has found the signature
+    stale (`stale_notified_at`), which it does after every change. A team's role waits for
+    each member without a standing approval of their own while the plan awaits sign-off. A
+    current rejection is a decision and does not wait. No digests, as in `missing_signoffs`,
+    so that it costs one query whatever the number of plans; the sign page compares digests.
     """
     latest = Signoff.objects.filter(requirement=OuterRef("pk")).order_by("-signed_at", "-id")
+    mine = latest.filter(signer=user)
     requirements = (
         SignoffRequirement.objects.filter(
-            assignee=user,
+            Q(assignee=user) | Q(team__memberships__user=user),
             required=True,
             plan_id__in=active_plan_ids(user),
             plan__status__in=[
@@ -209,45 +424,84 @@ def signoffs_waiting_for(user) -> list[SignoffRequirement]:
         .select_related("plan")
         .annotate(
             latest_signer_id=Subquery(latest.values("signer_id")[:1]),
+            latest_on_behalf_of_id=Subquery(latest.values("on_behalf_of_id")[:1]),
+            latest_decision=Subquery(latest.values("decision")[:1]),
             latest_signed_at=Subquery(latest.values("signed_at")[:1]),
             latest_stale_at=Subquery(latest.values("stale_notified_at")[:1]),
+            mine_decision=Subquery(mine.values("decision")[:1]),
+            mine_signed_at=Subquery(mine.values("signed_at")[:1]),
+            mine_stale_at=Subquery(mine.values("stale_notified_at")[:1]),
         )
         .order_by("plan__title", "plan_id", "position")
     )
+    now = timezone.now()
     waiting = []
     for requirement in requirements:
-        if not signature_counts(signer_id=requirement.latest_signer_id, holder_id=user.pk):
-            requirement.waiting = "missing"
-        elif requirement.latest_stale_at is not None:
-            requirement.waiting = "stale"
-        else:
-            continue
-        waiting.append(requirement)
+        requirement.waiting = _waiting(requirement, user, now)
+        if requirement.waiting is not None:
+            waiting.append(requirement)
     return waiting
 
 
 def missing_signoffs(plan_ids: list[int]) -> dict[int, list[str]]:
     """For a page of plans: the required roles of each without a standing approval, and the
-    documentation sign-off while any of its items is open. Three queries for the page, so no
-    digests: an approval counts as gone once the worker has found it stale
-    (`stale_notified_at`), which it does after every change. The plan's own pages compare
-    digests."""
-    latest = {
-        s.requirement_id: s
-        for s in Signoff.objects.filter(plan_id__in=plan_ids)
-        .order_by("requirement_id", "-signed_at", "-id")
-        .distinct("requirement_id")
-    }
+    documentation sign-off while any of its items is open. Three queries for the page (four
+    when a team holds a role), so no digests: an approval counts as gone once the worker has
+    found it stale (`stale_notified_at`), which it does after every change. The plan's own
+    pages compare digests."""
+    by_role: dict[int, list[Signoff]] = {}
+    for signoff in (
+        Signoff.objects.filter(plan_id__in=plan_ids)
+        .order_by("requirement_id", "signer_id", "-signed_at", "-id")
+        .distinct("requirement_id", "signer_id")
+    ):
+        by_role.setdefault(signoff.requirement_id, []).append(signoff)
     missing: dict[int, list[str]] = {pk: [] for pk in plan_ids}
-    requirements = SignoffRequirement.objects.filter(plan_id__in=plan_ids, required=True)
-    for requirement in requirements.order_by("position"):
-        signoff = latest.get(requirement.pk)
+    requirements = list(
+        SignoffRequirement.objects.filter(plan_id__in=plan_ids).order_by("plan_id", "position")
+    )
+    members = _team_members({r.team_id for r in requirements if r.team_id is not None})
+    holders: dict[int, set[int]] = {}
+    for requirement in requirements:
+        if requirement.assignee_id is not None:
+            holders.setdefault(requirement.plan_id, set()).add(requirement.assignee_id)
+    now = timezone.now()
+    for requirement in requirements:
+        if not requirement.required:
+            continue
+        signatures = sorted(
+            by_role.get(requirement.pk, []), key=lambda s: (s.signed_at, s.pk), reverse=True
+        )
+        if requirement.team_id is not None:
+            team = members.get(requirement.team_id, frozenset())
+            others = holders.get(requirement.plan_id, set())
+            standing = [
+                s
+                for s in signatures
+                if s.signer_id in team
+                and s.signer_id not in others
+                and s.decision == Signoff.Decision.APPROVE
+                and s.stale_notified_at is None
+                and not _expired(s.signed_at, requirement.approval_days, now)
+            ]
+            if len(standing) < requirement.quorum:
+                missing[requirement.plan_id].append(
+                    f"{requirement.title} ({len(standing)} of {requirement.quorum})"
+                )
+            continue
+        signoff = signatures[0] if signatures else None
         if signoff is None or signoff.decision != Signoff.Decision.APPROVE:
             missing[requirement.plan_id].append(requirement.title)
-        elif not signature_counts(signer_id=signoff.signer_id, holder_id=requirement.assignee_id):
+        elif not signature_counts(
+            signer_id=signoff.signer_id,
+            holder_id=requirement.assignee_id,
+            on_behalf_of_id=signoff.on_behalf_of_id,
+        ):
             missing[requirement.plan_id].append(f"{requirement.title} (needs a new signature)")
         elif signoff.stale_notified_at is not None:
             missing[requirement.plan_id].append(f"{requirement.title} (stale)")
+        elif _expired(signoff.signed_at, requirement.approval_days, now):
+            missing[requirement.plan_id].append(f"{requirement.title} (expired)")
     documentation_open = (
         ChecklistItem.objects.filter(plan_id__in=plan_ids, checklist__key="documentation")
         .exclude(state__in=DOCUMENTATION_DONE)
@@ -263,14 +517,24 @@ def missing_signoffs(plan_ids: list[int]) -> dict[int, list[str]]:
 
 def signoff_history(plan: DeploymentPlan, limit: int = 50) -> list[Signoff]:
     """The plan's latest signatures, each with `counts`: whether its signer still holds the
-    role it was given for (a former holder's signature stays on record, but no longer counts)."""
+    role it was given for (a former holder's signature stays on record, but no longer counts;
+    for a team's role, whether the signer is still one of its members)."""
     history = list(
         plan.signoffs.select_related("requirement").order_by("-signed_at", "-id")[:limit]
     )
+    members = _team_members(
+        {s.requirement.team_id for s in history if s.requirement.team_id is not None}
+    )
     for signoff in history:
-        signoff.counts = signature_counts(
-            signer_id=signoff.signer_id, holder_id=signoff.requirement.assignee_id
-        )
+        requirement = signoff.requirement
+        if requirement.team_id is not None:
+            signoff.counts = signoff.signer_id in members.get(requirement.team_id, frozenset())
+        else:
+            signoff.counts = signature_counts(
+                signer_id=signoff.signer_id,
+                holder_id=requirement.assignee_id,
+                on_behalf_of_id=signoff.on_behalf_of_id,
+            )
     return history
 
 
@@ -439,24 +703,12 @@ def packet_contents(plan: DeploymentPlan) -> dict:
                     "state_label": role.label,
                     "current_digest": role.current_digest,
                     "changed_sections": role.changed_sections,
-                    "signature": (
-                        {
-                            "printed_name": role.latest.printed_name,
-                            "role_title": role.latest.role_title,
-                            "decision": role.latest.get_decision_display(),
-                            "meaning": role.latest.meaning,
-                            "signed_at": _iso(role.latest.signed_at),
-                            "digest": role.latest.digest,
-                            # What each covered section was when it was signed: a reader of
-                            # the packet recomputes them from its sections to see what changed.
-                            "section_digests": role.latest.section_digests,
-                            "comment": role.latest.comment,
-                            "reason": role.latest.reason,
-                        }
-                        if role.latest
-                        else None
-                    ),
+                    # A team's role has its members' `signatures` instead (_role_policy).
+                    "signature": _signature(role.latest)
+                    if role.latest and not role.is_team
+                    else None,
                 }
+                | _role_policy(role)
                 for role in state.roles
             ],
         },
@@ -470,6 +722,36 @@ def packet_contents(plan: DeploymentPlan) -> dict:
             ],
         },
     }
+
+
+def _signature(signoff: Signoff) -> dict:
+    return {
+        "printed_name": signoff.printed_name,
+        "role_title": signoff.role_title,
+        "decision": signoff.get_decision_display(),
+        "meaning": signoff.meaning,
+        "signed_at": _iso(signoff.signed_at),
+        "digest": signoff.digest,
+        # What each covered section was when it was signed: a reader of the packet
+        # recomputes them from its sections to see what changed.
+        "section_digests": signoff.section_digests,
+        "comment": signoff.comment,
+        "reason": signoff.reason,
+    } | ({"on_behalf_of": _name(signoff.on_behalf_of)} if signoff.on_behalf_of_id else {})
+
+
+def _role_policy(role: RoleState) -> dict:
+    """A role's policy in the packet, where it is not the guide's default (one person, no
+    expiry), so that packets of plans that keep the default read as they always did. A team's
+    role lists each current member's signature that speaks for it."""
+    if not role.is_team and not role.requirement.approval_days:
+        return {}
+    policy = {"policy": role.policy, "progress": role.progress}
+    if role.is_team:
+        policy["team"] = role.requirement.team.name
+        policy["quorum"] = role.quorum
+        policy["signatures"] = [_signature(signoff) for signoff in role.counting]
+    return policy
 
 
 def packet_audit_events(packet: ReadinessPacket):

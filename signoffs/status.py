@@ -34,7 +34,11 @@ def awaiting_signoff_problems(plan: DeploymentPlan) -> list[str]:
     """Why the plan may not await sign-off yet (empty: it may)."""
     problems = []
     state = signoff_state(plan)
-    unassigned = [r.requirement.title for r in state.required if r.requirement.assignee_id is None]
+    unassigned = [
+        r.requirement.title
+        for r in state.required
+        if r.requirement.assignee_id is None and r.requirement.team_id is None
+    ]
     if unassigned:
         problems.append(f"Assign every required role: {', '.join(unassigned)}.")
     result = readiness(plan)

@@ -10,6 +10,13 @@ urlpatterns = [
     path(plan + "status/", views.plan_status, name="plan_status"),
     path(plan + "signoffs/<slug:role>/assign/", views.role_assign, name="role_assign"),
     path(plan + "signoffs/<slug:role>/required/", views.role_required, name="role_required"),
+    path(plan + "signoffs/<slug:role>/policy/", views.role_policy, name="role_policy"),
+    path(plan + "signoffs/<slug:role>/deputy/", views.delegation_create, name="delegation_create"),
+    path(
+        plan + "signoffs/<slug:role>/deputy/<int:delegation_id>/end/",
+        views.delegation_end,
+        name="delegation_end",
+    ),
     path(plan + "signoffs/<slug:role>/sign/", views.sign, name="sign"),
 ]
 urlpatterns += [

@@ -1,23 +1,31 @@
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods
 
 from checklists.models import ChecklistItem
 from planning import reads
 from planning.access import CHANGE, MANAGE, plan_view
+from planning.selectors import plan_people
 from signoffs import packets, selectors, services, snapshot, status
-from signoffs.forms import PacketRequestForm, SignForm, VerifyForm
+from signoffs.forms import (
+    DelegationForm,
+    PacketRequestForm,
+    RolePolicyForm,
+    SignForm,
+    VerifyForm,
+)
 from signoffs.models import ReadinessPacket, SignoffRequirement
 from truststream.accounts import reauthentication_url
 from truststream.forms import apply_validation_error
+from truststream.models import Team
 from truststream.parsing import parse_id
 from truststream.ratelimit import rate_limit
 from truststream.uploads import upload_limit
@@ -36,9 +44,11 @@ def signoffs(request: HttpRequest, plan) -> HttpResponse:
             "documentation": ChecklistItem.objects.filter(plan=plan, checklist__key="documentation")
             .select_related("changed_by")
             .order_by("position"),
-            "members": get_user_model()
-            .objects.filter(plan_memberships__plan=plan)
-            .order_by("email"),
+            "members": plan_people(plan).order_by("email"),
+            # The teams an owner may give a role to: the plan's own.
+            "teams": list(Team.objects.filter(plan_teams__plan=plan)) if plan.manageable else [],
+            "delegations": selectors.role_delegations(plan),
+            "today": timezone.localdate(),
             # One role per person: the assign menus say who already holds which role.
             "held": {
                 role.requirement.assignee_id: role.requirement.title
@@ -52,7 +62,7 @@ def signoffs(request: HttpRequest, plan) -> HttpResponse:
 
 def _requirement(plan, role: str) -> SignoffRequirement:
     try:
-        requirement = SignoffRequirement.objects.select_related("assignee").get(
+        requirement = SignoffRequirement.objects.select_related("assignee", "team").get(
             plan=plan, role=role
         )
     except SignoffRequirement.DoesNotExist:
@@ -69,9 +79,7 @@ def role_assign(request: HttpRequest, plan, role: str) -> HttpResponse:
     if sent is not None:
         assignee_id = parse_id(sent)
         assignee = (
-            get_user_model().objects.filter(pk=assignee_id, plan_memberships__plan=plan).first()
-            if assignee_id is not None
-            else None
+            plan_people(plan).filter(pk=assignee_id).first() if assignee_id is not None else None
         )
         if assignee is None:
             messages.error(request, "Choose a member of this plan.")
@@ -98,6 +106,77 @@ def role_required(request: HttpRequest, plan, role: str) -> HttpResponse:
     return redirect("signoffs:signoffs", plan.pk)
 
 
+@plan_view(MANAGE, methods=("POST",))
+def role_policy(request: HttpRequest, plan, role: str) -> HttpResponse:
+    requirement = _requirement(plan, role)
+    form = RolePolicyForm(request.POST, teams=Team.objects.filter(plan_teams__plan=plan))
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            requirement = services.role_policy_set(
+                requirement=requirement,
+                team=data["team"] if data["holder"] == "team" else None,
+                quorum=data["quorum"] if data["holder"] == "team" else 1,
+                approval_days=data["approval_days"],
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"{requirement.title}: {selectors.policy_text(requirement)}.")
+    else:
+        messages.error(request, _form_errors(form))
+    return redirect("signoffs:signoffs", plan.pk)
+
+
+def _form_errors(form) -> str:
+    return " ".join(
+        " ".join(errors)
+        if name == "__all__"
+        else f"{form.fields[name].label or name.title()}: {' '.join(errors)}"
+        for name, errors in form.errors.items()
+    )
+
+
+@plan_view(methods=("POST",))
+def delegation_create(request: HttpRequest, plan, role: str) -> HttpResponse:
+    """The role's holder names a deputy; nobody else may."""
+    requirement = _requirement(plan, role)
+    if requirement.assignee_id != request.user.pk or plan.is_archived:
+        raise PermissionDenied
+    form = DelegationForm(request.POST, people=plan_people(plan))
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect("signoffs:signoffs", plan.pk)
+    try:
+        delegation = services.delegation_create(
+            requirement=requirement, holder=request.user, **form.cleaned_data
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"{delegation.deputy.get_full_name() or delegation.deputy.email} may sign as "
+            f"{requirement.title} on your behalf from {delegation.starts_on:%d %b %Y} to "
+            f"{delegation.ends_on:%d %b %Y}.",
+        )
+    return redirect("signoffs:signoffs", plan.pk)
+
+
+@plan_view(methods=("POST",))
+def delegation_end(request: HttpRequest, plan, role: str, delegation_id: int) -> HttpResponse:
+    """The holder who named the deputy, or an owner, ends a delegation."""
+    requirement = _requirement(plan, role)
+    delegation = requirement.delegations.filter(pk=delegation_id).first()
+    if delegation is None:
+        raise Http404
+    if delegation.holder_id != request.user.pk and not plan.manageable:
+        raise PermissionDenied
+    services.delegation_end(delegation=delegation)
+    messages.success(request, "The deputy no longer signs for this role.")
+    return redirect("signoffs:signoffs", plan.pk)
+
+
 def _client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
@@ -106,7 +185,7 @@ def _client_ip(request) -> str | None:
 def sign(request: HttpRequest, plan, role: str) -> HttpResponse:
     """Review what the role covers and sign it. Nobody signs for somebody else."""
     requirement = _requirement(plan, role)
-    if requirement.assignee_id != request.user.pk:
+    if not selectors.signs_for(requirement, request.user):
         raise PermissionDenied
     if settings.SIGNOFF_REQUIRE_MFA and not is_mfa_enabled(request.user):
         messages.error(
@@ -123,6 +202,12 @@ def sign(request: HttpRequest, plan, role: str) -> HttpResponse:
 
 
 def _sign(request: HttpRequest, plan, requirement: SignoffRequirement) -> HttpResponse:
+    delegation = (
+        selectors.active_delegation(requirement, request.user)
+        if requirement.assignee_id not in (None, request.user.pk)
+        else None
+    )
+    on_behalf_of = delegation.holder if delegation is not None else None
     sections = snapshot.covered(snapshot.sections(plan), requirement.covers)
     current = snapshot.digest(sections)
     form = SignForm(request.POST or None, initial={"digest": current})
@@ -152,8 +237,9 @@ def _sign(request: HttpRequest, plan, requirement: SignoffRequirement) -> HttpRe
             "sections": sections,
             "digest": current,
             "form": form,
-            "meaning_approve": services.meaning(requirement, "approve"),
-            "meaning_reject": services.meaning(requirement, "reject"),
+            "meaning_approve": services.meaning(requirement, "approve", on_behalf_of),
+            "meaning_reject": services.meaning(requirement, "reject", on_behalf_of),
+            "on_behalf_of": on_behalf_of,
             "tab": "signoffs",
         },
         status=400 if form.errors else 200,

@@ -2,6 +2,8 @@ import pghistory.models
 import pgtrigger
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
 
 from truststream.audit.history import refuse_truncate, tracked
 from truststream.validators import single_line
@@ -215,3 +217,73 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.kind} {self.delivery}"
+
+
+@tracked()
+class Team(models.Model):
+    """An organisation-wide team ("Platform", "Security", "SRE"). Admins create teams; its
+    maintainers add and remove members. Each team has its own guardian group: what a team may
+    do on a plan is that group's object permissions, which its members hold through it."""
+
+    name = models.CharField(max_length=100, validators=[single_line])
+    slug = models.SlugField(max_length=60, unique=True)
+    description = models.CharField(max_length=300, blank=True, validators=[single_line])
+    # The value of the identity provider's group claim that makes a person a member at sign-in
+    # (blank: none does). See docs/single-sign-on.md.
+    sso_group = models.CharField("SSO group", max_length=150, blank=True, validators=[single_line])
+    group = models.OneToOneField("auth.Group", on_delete=models.PROTECT, related_name="team")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="team_name_unique"),
+            models.UniqueConstraint(
+                fields=["sso_group"], condition=~Q(sso_group=""), name="team_sso_group_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@tracked()
+class TeamMembership(models.Model):
+    class Role(models.TextChoices):
+        MAINTAINER = "maintainer", "Maintainer"
+        MEMBER = "member", "Member"
+
+    class Source(models.TextChoices):
+        # Added on the team's page, or by the identity provider's group claim at sign-in; a
+        # sign-in only ever removes what a sign-in added.
+        MANUAL = "manual", "Added by a maintainer"
+        SSO = "sso", "From single sign-on"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships"
+    )
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.MEMBER)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team", "user__email"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="team_membership_one_per_user"),
+            models.CheckConstraint(
+                condition=Q(role__in=["maintainer", "member"]), name="team_membership_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=["manual", "sso"]), name="team_membership_source_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.team}"

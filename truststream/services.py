@@ -1,4 +1,4 @@
-"""Writes of the core app: personal API tokens and notifications."""
+"""Writes of the core app: personal API tokens, notifications and teams."""
 
 import datetime
 import hashlib
@@ -6,9 +6,11 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from truststream.models import (
     ApiToken,
@@ -16,8 +18,11 @@ from truststream.models import (
     Notification,
     NotificationKind,
     NotificationPreference,
+    Team,
+    TeamMembership,
 )
 from truststream.ratelimit import rate_limit
+from truststream.signals import team_left
 from truststream.tasks import notification_email as notification_email_task
 from truststream.tasks import tokens_revoked_email as tokens_revoked_email_task
 
@@ -165,3 +170,118 @@ def notification_preferences_set(*, user, choices: dict[str, str]) -> None:
         NotificationPreference.objects.update_or_create(
             user=user, kind=kind, defaults={"delivery": delivery}
         )
+
+
+# Teams. The caller has checked who may do this: an admin creates teams, a team's maintainers
+# (or an admin) change its members. A member holds the team's rights through its guardian
+# group, which is changed in the same transaction as the membership.
+
+
+def _lock_team(team: Team) -> Team:
+    # Serialises changes of one team's members, so that two maintainers adding the same person
+    # at once get one membership and a clear refusal.
+    return Team.objects.select_for_update().get(pk=team.pk)
+
+
+@transaction.atomic
+def team_create(
+    *, actor, name: str, slug: str = "", description: str = "", sso_group: str = ""
+) -> Team:
+    name, sso_group = name.strip(), sso_group.strip()
+    slug = slug.strip() or slugify(name)[:60]
+    if Team.objects.filter(name__iexact=name).exists():
+        raise ValidationError({"name": "A team with this name exists already."})
+    if Team.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": "A team with this short name exists already."})
+    if sso_group and Team.objects.filter(sso_group=sso_group).exists():
+        raise ValidationError({"sso_group": "Another team is mapped to this SSO group."})
+    team = Team(
+        name=name, slug=slug, description=description.strip(), sso_group=sso_group, created_by=actor
+    )
+    # The group is the team's permissions holder; its name only has to be unique.
+    team.group = Group(name=f"team:{slug}")
+    team.full_clean(exclude=["group"])
+    team.group.save()
+    team.save()
+    return team
+
+
+def _check_team_role(role: str) -> None:
+    if role not in TeamMembership.Role.values:
+        raise ValidationError(
+            {"role": f"{role!r} is not a team role; choose member or maintainer."}
+        )
+
+
+def _team_join(*, team: Team, user, role: str, source: str, added_by) -> TeamMembership:
+    # The caller holds the team's lock and has checked that the user is not a member yet.
+    membership = TeamMembership.objects.create(
+        team=team, user=user, role=role, source=source, added_by=added_by
+    )
+    user.groups.add(team.group_id)
+    return membership
+
+
+def _team_leave(membership: TeamMembership) -> None:
+    membership.user.groups.remove(membership.team.group_id)
+    membership.delete()
+    team_left.send(sender=Team, team=membership.team, user=membership.user)
+
+
+@transaction.atomic
+def team_member_add(*, team: Team, actor, email: str, role: str) -> TeamMembership:
+    """Add an existing account, found by email, to the team."""
+    _check_team_role(role)
+    team = _lock_team(team)
+    user = get_user_model().objects.filter(email__iexact=email.strip(), is_active=True).first()
+    if user is None:
+        raise ValidationError({"email": "No account has this email address."})
+    if team.memberships.filter(user=user).exists():
+        raise ValidationError({"email": f"{user.email} is already a member of this team."})
+    return _team_join(
+        team=team, user=user, role=role, source=TeamMembership.Source.MANUAL, added_by=actor
+    )
+
+
+@transaction.atomic
+def team_member_change_role(*, membership: TeamMembership, role: str) -> TeamMembership:
+    _check_team_role(role)
+    _lock_team(membership.team)
+    # A membership the maintainer now sets by hand is theirs to keep: sign-ins leave it alone.
+    TeamMembership.objects.filter(pk=membership.pk).update(
+        role=role, source=TeamMembership.Source.MANUAL
+    )
+    return TeamMembership.objects.select_related("team", "user").get(pk=membership.pk)
+
+
+@transaction.atomic
+def team_member_remove(*, membership: TeamMembership) -> None:
+    """Take someone out of the team: the rights the team gave them end in this transaction,
+    and where the team was their only way into a plan, they leave it (`team_left`)."""
+    _lock_team(membership.team)
+    membership = TeamMembership.objects.select_related("team", "user").get(pk=membership.pk)
+    _team_leave(membership)
+
+
+@transaction.atomic
+def team_memberships_sync(*, user, groups: list[str]) -> None:
+    """Make the user's team memberships follow their identity provider's group claim, at
+    sign-in: they join each team mapped to one of `groups`, and leave the teams that a sign-in
+    added them to and that their groups no longer name. Memberships a maintainer made stay."""
+    mapped = Team.objects.filter(sso_group__in=[group for group in groups if group])
+    wanted = set(mapped.values_list("pk", flat=True))
+    held = {m.team_id: m for m in TeamMembership.objects.filter(user=user).select_related("team")}
+    for team_id in sorted(wanted - held.keys()):
+        team = _lock_team(Team(pk=team_id))
+        if not team.memberships.filter(user=user).exists():
+            _team_join(
+                team=team,
+                user=user,
+                role=TeamMembership.Role.MEMBER,
+                source=TeamMembership.Source.SSO,
+                added_by=None,
+            )
+    for team_id, membership in sorted(held.items()):
+        if team_id not in wanted and membership.source == TeamMembership.Source.SSO:
+            _lock_team(membership.team)
+            _team_leave(membership)

@@ -248,6 +248,55 @@ def _utc(text: str | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
 
 
+def _signature_changes(problems, title, role, signature, now, sections, digests):
+    """Whether the signature is current, and which of its sections changed since."""
+    current = signature["digest"] == now
+    recorded = signature.get("section_digests")
+    if recorded is None:
+        changed = [] if current else ["(format 1: not recorded)"]
+    else:
+        names = sorted(set(recorded) | set(canonical.covered(sections, role["covers"])))
+        changed = [name for name in names if recorded.get(name) != digests.get(name)]
+        if current and changed:
+            problems.append(f"{title}: its section digests disagree with its digest")
+    return current, changed
+
+
+def _approval(role: dict, signature: dict, current: bool, changed: list, *, counts: bool):
+    return {
+        "role": str(role["title"]),
+        "approves": str(role["approves"]),
+        "signed": True,
+        "name": str(signature["printed_name"]),
+        "decision": str(signature["decision"]),
+        "meaning": str(signature["meaning"]),
+        "signed_at": _utc(signature["signed_at"]),
+        "stale": not current,
+        "changed_sections": changed,
+        "counts": counts,
+        "state": str(role["state_label"]),
+    }
+
+
+def _check_team_role(report, problems, role, now, sections, digests) -> None:
+    """A team's role: each member's signature on its own, and an approval shown only where
+    `quorum` of them are current approvals."""
+    title = str(role["title"])
+    approvals = 0
+    for signature in role["signatures"]:
+        current, changed = _signature_changes(
+            problems, title, role, signature, now, sections, digests
+        )
+        approvals += current and signature["decision"] == "Approve"
+        report.approvals.append(_approval(role, signature, current, changed, counts=True))
+    if not role["signatures"]:
+        report.approvals.append({"role": title, "approves": str(role["approves"]), "signed": False})
+    if role["state"] == "approved" and approvals < int(role["quorum"]):
+        problems.append(
+            f"{title}: shown as approved with {approvals} current approvals of {role['quorum']}"
+        )
+
+
 def _check_roles(report: Report, data: dict, final: bool) -> None:
     """Each role's digests, recomputed from the snapshot's sections, against what it records."""
     sections = data["sections"]
@@ -258,45 +307,32 @@ def _check_roles(report: Report, data: dict, final: bool) -> None:
         now = canonical.digest(canonical.covered(sections, role["covers"]))
         if now != role["current_digest"]:
             problems.append(f"{title}: its sections' digest is not the one the packet prints")
+        if "signatures" in role:
+            _check_team_role(report, problems, role, now, sections, digests)
+            if final and role["required"] and role["state"] != "approved":
+                problems.append(f"{title}: a final packet needs its quorum of current approvals")
+            continue
         signature = role["signature"]
         if signature is None:
             report.approvals.append(
                 {"role": title, "approves": str(role["approves"]), "signed": False}
             )
             continue
-        current = signature["digest"] == now
-        recorded = signature.get("section_digests")
-        if recorded is None:
-            changed = [] if current else ["(format 1: not recorded)"]
-        else:
-            names = sorted(set(recorded) | set(canonical.covered(sections, role["covers"])))
-            changed = [name for name in names if recorded.get(name) != digests.get(name)]
-            if current and changed:
-                problems.append(f"{title}: its section digests disagree with its digest")
+        current, changed = _signature_changes(
+            problems, title, role, signature, now, sections, digests
+        )
         if role["state"] in ("approved", "rejected") and not current:
             problems.append(f"{title}: shown as current, but its sections changed since")
         if role["state"] == "stale" and current:
             problems.append(f"{title}: shown as stale, but its sections did not change")
         if (
             role["state"] == "stale"
-            and recorded is not None
+            and signature.get("section_digests") is not None
             and sorted(role["changed_sections"]) != changed
         ):
             problems.append(f"{title}: the sections shown as changed are not those that did")
         report.approvals.append(
-            {
-                "role": title,
-                "approves": str(role["approves"]),
-                "signed": True,
-                "name": str(signature["printed_name"]),
-                "decision": str(signature["decision"]),
-                "meaning": str(signature["meaning"]),
-                "signed_at": _utc(signature["signed_at"]),
-                "stale": not current,
-                "changed_sections": changed,
-                "counts": role["state"] != "not_holder",
-                "state": str(role["state_label"]),
-            }
+            _approval(role, signature, current, changed, counts=role["state"] != "not_holder")
         )
         if final and role["required"] and (role["state"] != "approved" or not current):
             problems.append(f"{title}: a final packet needs its current approval")

@@ -12,12 +12,24 @@ from signoffs.services.packets import (
     packet_request,
     packets_requeue,
 )
-from signoffs.services.roles import role_assign, role_set_required, roles_create, roles_release
+from signoffs.services.roles import (
+    delegation_create,
+    delegation_end,
+    role_assign,
+    role_policy_set,
+    role_set_required,
+    roles_create,
+    roles_release,
+    roles_release_team,
+    team_roles_resync,
+)
 from signoffs.services.signatures import after_plan_change, meaning, signoff_record
 
 __all__ = [
     "PacketFailure",
     "after_plan_change",
+    "delegation_create",
+    "delegation_end",
     "meaning",
     "packet_fail",
     "packet_release",
@@ -25,8 +37,11 @@ __all__ = [
     "packet_request",
     "packets_requeue",
     "role_assign",
+    "role_policy_set",
     "role_set_required",
     "roles_create",
     "roles_release",
+    "roles_release_team",
     "signoff_record",
+    "team_roles_resync",
 ]

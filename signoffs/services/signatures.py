@@ -2,26 +2,71 @@
 and telling the holders whose signature went stale). Callers have checked the acting user's
 access."""
 
+import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from planning.models import DeploymentPlan
+from planning.selectors import plan_people
 from planning.services import plan_lock_writable
 from signoffs import snapshot
 from signoffs.models import Signoff, SignoffRequirement
-from signoffs.selectors import signoff_state
+from signoffs.selectors import active_delegation, expires_at, signoff_state
 from signoffs.status import status_sync
 from truststream.audit import seal_take
-from truststream.models import NotificationKind
+from truststream.models import NotificationKind, TeamMembership
 from truststream.services import notification_send
 
+# Holders hear of an approval that is about to expire this long before it does.
+EXPIRY_NOTICE = datetime.timedelta(days=3)
 
-def meaning(requirement: SignoffRequirement, decision: str) -> str:
+
+def _name(user) -> str:
+    return user.get_full_name() or user.email
+
+
+def _printed_name(signer, on_behalf_of) -> str:
+    if on_behalf_of is None:
+        return _name(signer)
+    return f"{_name(signer)} on behalf of {_name(on_behalf_of)}"
+
+
+def meaning(requirement: SignoffRequirement, decision: str, on_behalf_of=None) -> str:
     environment = requirement.plan.get_environment_display().lower()
     verb = "approve" if decision == Signoff.Decision.APPROVE else "reject"
-    return f"I {verb} this plan for {environment} deployment as {requirement.title}"
+    deputy = f" on behalf of {_name(on_behalf_of)}" if on_behalf_of is not None else ""
+    return f"I {verb} this plan for {environment} deployment as {requirement.title}{deputy}"
+
+
+def _check_signer(plan: DeploymentPlan, requirement: SignoffRequirement, signer):
+    """Nobody signs for somebody else, and one person counts for one role of a plan. Returns
+    the holder a deputy signs for (None when the signer signs in their own right)."""
+    on_behalf_of = None
+    if requirement.team_id is None:
+        if requirement.assignee_id != signer.pk:
+            delegation = active_delegation(requirement, signer)
+            if delegation is None:
+                raise ValidationError("Only the person who holds this role can sign for it.")
+            on_behalf_of = delegation.holder
+    elif not TeamMembership.objects.filter(team=requirement.team, user=signer).exists():
+        raise ValidationError(f"Only a member of {requirement.team.name} can sign for this role.")
+    held = plan.roles.filter(assignee=signer).exclude(pk=requirement.pk).first()
+    if held is not None:
+        raise ValidationError(
+            f"You hold {held.title} on this plan, and one person counts for one role."
+        )
+    for role in signoff_state(plan).roles:
+        if role.requirement.pk != requirement.pk and any(
+            approval.signer_id == signer.pk for approval in role.approvals
+        ):
+            raise ValidationError(
+                f"Your approval counts for {role.requirement.title} on this plan, and one "
+                "person counts for one role."
+            )
+    return on_behalf_of
 
 
 @transaction.atomic
@@ -42,9 +87,8 @@ def signoff_record(
     signs for somebody else, and a plan that changed since the signer looked is not signed.
     """
     plan = plan_lock_writable(requirement.plan)
-    requirement = SignoffRequirement.objects.select_related("plan").get(pk=requirement.pk)
-    if requirement.assignee_id != signer.pk:
-        raise ValidationError("Only the person who holds this role can sign for it.")
+    requirement = SignoffRequirement.objects.select_related("plan", "team").get(pk=requirement.pk)
+    on_behalf_of = _check_signer(plan, requirement, signer)
     if decision not in Signoff.Decision.values:
         raise ValidationError({"decision": "Choose approve or reject."})
     reason, comment = reason.strip(), comment.strip()
@@ -62,10 +106,11 @@ def signoff_record(
         plan=plan,
         requirement=requirement,
         signer=signer,
-        printed_name=signer.get_full_name() or signer.email,
+        printed_name=_printed_name(signer, on_behalf_of),
         role_title=requirement.title,
         decision=decision,
-        meaning=meaning(requirement, decision),
+        meaning=meaning(requirement, decision, on_behalf_of),
+        on_behalf_of=on_behalf_of,
         comment=comment,
         reason=reason if decision == Signoff.Decision.REJECT else "",
         sections=requirement.covers,
@@ -95,23 +140,43 @@ def after_plan_change(*, plan_id: int) -> None:
     if plan is None:
         return
     status_sync(plan=plan)
+    now = timezone.now()
     for role in signoff_state(plan).roles:
-        signoff = role.latest
-        if role.state != "stale" or signoff.stale_notified_at is not None:
-            continue
-        if not plan.memberships.filter(user_id=signoff.signer_id).exists():
-            continue  # they left the plan: nothing to tell them, nothing they could do
-        # Compare-and-set, so that two workers never send the same notice.
-        with transaction.atomic():
-            if Signoff.objects.filter(pk=signoff.pk, stale_notified_at__isnull=True).update(
-                stale_notified_at=timezone.now()
-            ):
-                notification_send(
-                    user=signoff.signer,
-                    kind=NotificationKind.SIGNATURE_STALE,
-                    key=f"signoff:{signoff.pk}:stale",
-                    text=f"Your signature on {plan} is stale: the plan changed in a part your "
-                    f"signature as {signoff.role_title} covers. Review it and sign again",
-                    url=reverse("signoffs:signoffs", args=[plan.pk]),
-                    plan_id=plan.pk,
-                )
+        for signoff in role.stale_signoffs:
+            if signoff.stale_notified_at is not None:
+                continue
+            if not plan_people(plan).filter(pk=signoff.signer_id).exists():
+                continue  # they left the plan: nothing to tell them, nothing they could do
+            # Compare-and-set, so that two workers never send the same notice.
+            with transaction.atomic():
+                if Signoff.objects.filter(pk=signoff.pk, stale_notified_at__isnull=True).update(
+                    stale_notified_at=now
+                ):
+                    notification_send(
+                        user=signoff.signer,
+                        kind=NotificationKind.SIGNATURE_STALE,
+                        key=f"signoff:{signoff.pk}:stale",
+                        text=f"Your signature on {plan} is stale: the plan changed in a part "
+                        f"your signature as {signoff.role_title} covers. Review it and sign "
+                        "again",
+                        url=reverse("signoffs:signoffs", args=[plan.pk]),
+                        plan_id=plan.pk,
+                    )
+        for signoff in role.approvals:
+            until = expires_at(signoff, role.requirement)
+            if until is None or until - now > EXPIRY_NOTICE or signoff.expiry_warned_at:
+                continue
+            with transaction.atomic():
+                if Signoff.objects.filter(pk=signoff.pk, expiry_warned_at__isnull=True).update(
+                    expiry_warned_at=now
+                ):
+                    notification_send(
+                        user=signoff.signer,
+                        kind=NotificationKind.SIGNATURE_STALE,
+                        key=f"signoff:{signoff.pk}:expiry",
+                        text=f"Your approval of {plan} as {signoff.role_title} expires on "
+                        f"{until:%d %b %Y %H:%M} UTC. Review the plan and sign again before "
+                        "then to keep it signed off",
+                        url=reverse("signoffs:signoffs", args=[plan.pk]),
+                        plan_id=plan.pk,
+                    )

@@ -94,33 +94,39 @@ def _plain(value):
     return value.name if isinstance(value, FieldFile) else value
 
 
-# Columns added to an event table after seals were taken over it. While such a column is empty
-# (null, or the empty text a new text column fills its old rows with) it is left out of an
-# event's digest, so that seals taken before it existed still verify; once it holds a value,
-# the value is sealed like any other. Add every column added later here.
+# Columns added to an event table after seals were taken over it, each with the values the
+# migration gave the rows that were there already (null, the empty text a new text column fills
+# its old rows with, or a default). While a column holds one of them it is left out of an
+# event's digest, so that seals taken before it existed still verify; any other value is sealed
+# like every other column. Add every column added later here.
+EMPTY = (None, "")
 ADDED_LATER = {
     "checklists.ChecklistItemEvent": {
-        "assignee_id",
-        "previous_item_id",
-        "carried_state",
-        "carried_reason",
-        "carried_from",
+        "assignee_id": EMPTY,
+        "previous_item_id": EMPTY,
+        "carried_state": EMPTY,
+        "carried_reason": EMPTY,
+        "carried_from": EMPTY,
     },
-    "planning.DeploymentPlanEvent": {"previous_plan_id"},
+    "planning.DeploymentPlanEvent": {"previous_plan_id": EMPTY},
+    "signoffs.SignoffRequirementEvent": {"team_id": EMPTY, "quorum": (1,), "approval_days": EMPTY},
+    "signoffs.SignoffEvent": {"expiry_warned_at": EMPTY, "on_behalf_of_id": EMPTY},
 }
-EMPTY = (None, "")
 
 
 def event_digest(model, event, *, with_context: bool = False) -> str:
     """The event's digest; `with_context` adds its context's metadata, which the caller has
     loaded with the event (`select_related("pgh_context")`)."""
-    added_later = ADDED_LATER.get(model._meta.label, set())
+    added_later = ADDED_LATER.get(model._meta.label, {})
     renamed = SEALED_COLUMNS.get(model._meta.label, {})
     data = {
         renamed.get(field.attname, field.attname): _plain(getattr(event, field.attname))
         for field in model._meta.concrete_fields
         if field.attname != "pgh_id"
-        and not (field.attname in added_later and getattr(event, field.attname) in EMPTY)
+        and not (
+            field.attname in added_later
+            and getattr(event, field.attname) in added_later[field.attname]
+        )
     }
     sealed = {"table": sealed_label(model), "id": event.pgh_id, "data": data}
     if with_context:
