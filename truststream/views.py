@@ -126,6 +126,11 @@ def notifications_unread(request: HttpRequest) -> dict:
     return {"unread_notifications": unread_count(request.user)}
 
 
+def single_sign_on(request: HttpRequest) -> dict:
+    """Context processor: whether password sign-in is for superusers only (SSO_ONLY)."""
+    return {"sso_only": settings.SSO_ONLY}
+
+
 @login_required
 @require_GET
 def notifications(request: HttpRequest):
