@@ -26,6 +26,12 @@ def my_tasks(user):
     return {"tasks": tasks, "overdue": sum(task.is_overdue for task in tasks)}
 
 
+@register.inclusion_tag("planning/_team_plans.html")
+def team_plans(team, user):
+    """A team's page's plans panel: the team's plans that the reader may open."""
+    return {"team": team, "plan_teams": selectors.team_plans(team, user)}
+
+
 @register.filter
 def initials(user) -> str:
     name = user.get_full_name() or user.email
