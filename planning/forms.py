@@ -105,7 +105,9 @@ class PlanTeamAddForm(forms.Form):
         empty_label="Choose a team",
         error_messages={"invalid_choice": "Choose a team that is not on this plan yet."},
     )
-    role = forms.ChoiceField(choices=PlanMembership.Role.choices, initial="viewer")
+    role = forms.ChoiceField(
+        label="Team's role", choices=PlanMembership.Role.choices, initial="viewer"
+    )
 
     def __init__(self, *args, plan, **kwargs):
         super().__init__(*args, **kwargs)
