@@ -358,9 +358,10 @@ def test_every_cached_panel_changes_with_its_change(
 # The next reader of an unchanged plan: the user, the plan with the reader's permissions and
 # the bell's count on every page, then what each page shows beside its cached body (the
 # overview: the plans of the other environments linked to it, the latest packet, the comment
-# thread and the members, a viewer being shown no invitations; the packets page: its list).
+# thread, the members and the plan's teams, a viewer being shown no invitations; the packets
+# page: its list).
 STEADY_QUERIES = [
-    (OVERVIEW, 7),
+    (OVERVIEW, 8),
     (BOARD, 3),
     (CHECKLISTS, 3),
     (READINESS, 3),
