@@ -17,7 +17,7 @@ urlpatterns = [
     ),
     path("accounts/notifications/", views.notification_settings, name="notification_settings"),
     path("accounts/", include("allauth.urls")),
-    path("api/", include("checklists.api_urls")),
+    path("api/", include("gates.api_urls")),
     path("", include("planning.urls")),
     path("plans/", include("checklists.urls")),
     path("plans/", include("signoffs.urls")),
