@@ -536,3 +536,8 @@ if PACKET_SIGNATURE_PROFILE not in PACKET_SIGNATURE_PROFILES:
         f"PACKET_SIGNATURE_PROFILE must be one of {', '.join(PACKET_SIGNATURE_PROFILES)}."
     )
 PACKET_SIGNER_NAME = env_str("PACKET_SIGNER_NAME", "TrustStram Readiness")
+
+# Deploy gates (gates/, docs/gates.md). A plan passes the gate at or above this readiness
+# total, or its own sign-off threshold when an owner set it higher: by default the guide's
+# "ready with minor adjustments" (80).
+GATE_READINESS_THRESHOLD = env_int("GATE_READINESS_THRESHOLD", 80)
