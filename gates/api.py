@@ -12,9 +12,10 @@ from pydantic import Field
 from checklists.api import router as checklists_router
 from gates import webhook_selectors, webhook_services
 from gates.models import WebhookDelivery, WebhookEventType
-from planning.access import MANAGE, get_part, get_plan_for_user
+from planning.access import MANAGE, VIEW, get_part, get_plan_for_user
 from planning.api import router as planning_router
 from signoffs.api import router as signoffs_router
+from signoffs.decision import plan_decision
 from truststream.api import ERRORS, InvalidOut, PathId, TokenAuth, install_error_handlers
 
 api = NinjaAPI(
@@ -30,9 +31,36 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 
-router = Router(tags=["webhooks"])
+router = Router(tags=["gate and webhooks"])
 
 Event = Literal[tuple(WebhookEventType.values)]
+
+
+class GatePlanOut(Schema):
+    id: int
+    title: str
+    release_version: str
+    status: str
+
+
+class GateBandOut(Schema):
+    key: str
+    title: str
+
+
+class GateOut(Schema):
+    plan: GatePlanOut
+    decision: Literal["go", "no-go"]
+    reasons: list[str] = Field(description="Why, the most decisive reason first")
+    score: float = Field(description="The weighted readiness total, 0 to 100")
+    threshold: int = Field(description="The readiness the gate needs")
+    band: GateBandOut
+    blockers: list[str] = Field(description="Critical checklist items that block readiness")
+    missing_roles: list[str] = Field(description="Roles whose approval is missing or rejected")
+    stale_roles: list[str] = Field(description="Roles whose signature a later change made stale")
+    plan_digest: str = Field(description="The SHA-256 of the plan's canonical snapshot now")
+    packet_sha256: str | None = Field(description="The newest final packet's SHA-256")
+    url: str = Field(description="The plan's page")
 
 
 class DeliveryOut(Schema):
@@ -70,6 +98,15 @@ def _delivery_out(delivery: WebhookDelivery) -> dict:
         "created_at": delivery.created_at,
         "attempted_at": delivery.attempted_at,
     }
+
+
+@router.get("/plans/{plan_id}/gate", response={200: GateOut, **ERRORS})
+def gate(request, plan_id: PathId):
+    """May a deployment of the plan go ahead now? 200 whatever the answer, so that a pipeline
+    tests the body: `jq -e '.decision == "go"'`, or Argo Rollouts' web metric
+    `result.decision == "go"`. Anyone who may see the plan may ask."""
+    plan = get_plan_for_user(request.user, plan_id, VIEW)
+    return plan_decision(plan).as_json()
 
 
 @router.get("/plans/{plan_id}/webhooks/deliveries", response={200: list[DeliveryOut], **ERRORS})
