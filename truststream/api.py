@@ -66,8 +66,10 @@ class ErrorOut(Schema):
 
 class InvalidOut(Schema):
     detail: str
-    errors: list[dict] | dict = Field(
-        description="What was wrong: pydantic's errors (422), or messages by field (400)."
+    errors: list[dict] | dict | None = Field(
+        None,
+        description="What was wrong: pydantic's errors (422), or messages by field (400); "
+        "absent when the body is not JSON at all (400).",
     )
 
 
