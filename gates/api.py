@@ -10,13 +10,20 @@ from ninja import NinjaAPI, Query, Router, Schema, Status
 from pydantic import Field
 
 from checklists.api import router as checklists_router
-from gates import webhook_selectors, webhook_services
-from gates.models import WebhookDelivery, WebhookEventType
+from gates import services, webhook_selectors, webhook_services
+from gates.models import GateDecision, WebhookDelivery, WebhookEventType
 from planning.access import MANAGE, VIEW, get_part, get_plan_for_user
 from planning.api import router as planning_router
 from signoffs.api import router as signoffs_router
 from signoffs.decision import plan_decision
-from truststream.api import ERRORS, InvalidOut, PathId, TokenAuth, install_error_handlers
+from truststream.api import (
+    ERRORS,
+    InvalidOut,
+    PathId,
+    Text,
+    TokenAuth,
+    install_error_handlers,
+)
 
 api = NinjaAPI(
     title="TrustStram Readiness API",
@@ -63,6 +70,15 @@ class GateOut(Schema):
     url: str = Field(description="The plan's page")
 
 
+class GateQuery(Schema):
+    deployment: Text = Field(
+        "",
+        max_length=300,
+        description="What is being deployed, recorded with the decision in the audit trail "
+        "(for example `shop@4f2a9c1 → production, run 812`)",
+    )
+
+
 class DeliveryOut(Schema):
     id: int
     event_id: uuid.UUID = Field(description="The body's id; the same in a redelivery")
@@ -101,12 +117,20 @@ def _delivery_out(delivery: WebhookDelivery) -> dict:
 
 
 @router.get("/plans/{plan_id}/gate", response={200: GateOut, **ERRORS})
-def gate(request, plan_id: PathId):
+def gate(request, plan_id: PathId, query: Query[GateQuery]):
     """May a deployment of the plan go ahead now? 200 whatever the answer, so that a pipeline
     tests the body: `jq -e '.decision == "go"'`, or Argo Rollouts' web metric
-    `result.decision == "go"`. Anyone who may see the plan may ask."""
+    `result.decision == "go"`. Anyone who may see the plan may ask; each answer is recorded
+    in the audit trail with who asked and the `deployment` they named."""
     plan = get_plan_for_user(request.user, plan_id, VIEW)
-    return plan_decision(plan).as_json()
+    decision = plan_decision(plan)
+    services.decision_record(
+        decision=decision,
+        integration=GateDecision.Integration.API,
+        asked_by=request.user,
+        label=query.deployment.strip(),
+    )
+    return decision.as_json()
 
 
 @router.get("/plans/{plan_id}/webhooks/deliveries", response={200: list[DeliveryOut], **ERRORS})

@@ -23,7 +23,7 @@ from planning.models import (
     SupportContact,
     Task,
 )
-from planning.signals import member_removed, plan_content_changed, plan_created
+from planning.signals import member_removed, plan_archived, plan_content_changed, plan_created
 from planning.tasks import invitation_send as invitation_send_task
 from planning.tasks import membership_added_notify as membership_added_notify_task
 from truststream.models import NotificationKind
@@ -253,6 +253,8 @@ def plan_archive(*, plan: DeploymentPlan) -> DeploymentPlan:
         archived_at=timezone.now(), updated_at=timezone.now()
     )
     live.bump_on_commit(plan.pk)
+    plan_id = plan.pk
+    transaction.on_commit(lambda: plan_archived.send_robust(sender=DeploymentPlan, plan_id=plan_id))
     return DeploymentPlan.objects.get(pk=plan.pk)
 
 

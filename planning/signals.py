@@ -14,3 +14,7 @@ member_removed = Signal()  # sender=DeploymentPlan, plan=<plan>, user=<the remov
 # Sent after a transaction that changed a plan's content has committed (once per change made
 # through the services; changes made elsewhere are caught by signoffs' periodic sweep).
 plan_content_changed = Signal()  # sender=DeploymentPlan, plan_id=<id>
+
+# Sent after a plan's archiving has committed (archiving changes no content, so
+# `plan_content_changed` does not announce it): the deploy gates reject what waits on it.
+plan_archived = Signal()  # sender=DeploymentPlan, plan_id=<id>

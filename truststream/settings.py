@@ -541,3 +541,38 @@ PACKET_SIGNER_NAME = env_str("PACKET_SIGNER_NAME", "TrustStram Readiness")
 # total, or its own sign-off threshold when an owner set it higher: by default the guide's
 # "ready with minor adjustments" (80).
 GATE_READINESS_THRESHOLD = env_int("GATE_READINESS_THRESHOLD", 80)
+
+
+def secret_from_environment(name: str) -> str:
+    """A secret given as the variable itself or, in its _FILE twin, as the path of a file (a
+    mounted secret)."""
+    path = env_str(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ImproperlyConfigured(f"{name}_FILE cannot be read: {error}") from error
+    return env_str(name)
+
+
+# GitHub: the instance is a GitHub App's webhook for custom deployment protection rules. The
+# app's id, private key (PEM) and webhook secret; GITHUB_API_URL for GitHub Enterprise Server
+# ("https://github.example.com/api/v3").
+GITHUB_APP_ID = env_str("GITHUB_APP_ID")
+GITHUB_APP_PRIVATE_KEY = secret_from_environment("GITHUB_APP_PRIVATE_KEY")
+GITHUB_WEBHOOK_SECRET = secret_from_environment("GITHUB_WEBHOOK_SECRET")
+GITHUB_API_URL = env_str("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+# GitLab: the deployment events webhook's secret token, and an access token allowed to approve
+# deployments of the protected environments, on GITLAB_API_URL (".../api/v4").
+GITLAB_WEBHOOK_TOKEN = secret_from_environment("GITLAB_WEBHOOK_TOKEN")
+GITLAB_TOKEN = secret_from_environment("GITLAB_TOKEN")
+GITLAB_API_URL = env_str("GITLAB_API_URL", "https://gitlab.com/api/v4").rstrip("/")
+# Each call to GitHub or GitLab: tried this many times on a 5xx answer or a network error,
+# waiting GATE_RETRY_SECONDS, then twice that, and so on, between tries; each try gives up
+# after GATE_HTTP_TIMEOUT seconds.
+GATE_HTTP_ATTEMPTS = env_int("GATE_HTTP_ATTEMPTS", 4)
+GATE_RETRY_SECONDS = float(env_str("GATE_RETRY_SECONDS", "1"))
+GATE_HTTP_TIMEOUT = env_int("GATE_HTTP_TIMEOUT", 10)
+# The largest webhook body accepted; GitHub's deliveries are capped at 25 MB, but a deployment
+# protection rule's is a few kilobytes.
+GATE_WEBHOOK_MAX_BYTES = env_int("GATE_WEBHOOK_MAX_BYTES", 1024 * 1024)

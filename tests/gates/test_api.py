@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from gates.models import Webhook, WebhookDelivery
+from gates.models import GateDecision, Webhook, WebhookDelivery
 from planning import services as planning_services
 from planning.models import Task
 from signoffs import services as signoff_services
@@ -246,6 +246,20 @@ def test_the_signoff_state_and_the_gate_follow_the_signatures(plan, owner, edito
     gate = call("get", f"/plans/{plan.pk}/gate", token).json()
     assert gate["decision"] == "no-go"
     assert "Business Owner" in gate["stale_roles"]
+
+
+def test_each_answer_of_the_gate_is_recorded_with_who_asked_and_for_what(plan, viewer):
+    path = f"/plans/{plan.pk}/gate?deployment=shop%404f2a9c1%20%E2%86%92%20production"
+    body = call("get", path, token_of(viewer)).json()
+    [record] = GateDecision.objects.filter(plan=plan)
+    assert (record.integration, record.asked_by, record.decision) == ("api", viewer, "no-go")
+    assert record.deployment_label == "shop@4f2a9c1 → production"
+    assert record.answer == "no-go"
+    assert record.document == body
+    assert_error(
+        call("get", f"/plans/{plan.pk}/gate?deployment=" + "x" * 301, token_of(viewer)), 422
+    )
+    assert GateDecision.objects.filter(plan=plan).count() == 1
 
 
 # Packets
