@@ -6,7 +6,9 @@ pattern, as `signoffs.tasks` does)."""
 from celery import shared_task
 
 
-@shared_task(bind=True, max_retries=None)
+# The services stop at WEBHOOK_MAX_ATTEMPTS; this bound only keeps a database outage (retried
+# by AuditedTask) from retrying for ever.
+@shared_task(bind=True, max_retries=50)
 def webhook_deliver(self, delivery_id: int) -> None:
     """Send one delivery; on a failure worth retrying, wait longer each time (the services
     count the attempts and stop at WEBHOOK_MAX_ATTEMPTS)."""
