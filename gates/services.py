@@ -14,6 +14,7 @@ from gates import github, gitlab, outbound, selectors
 from gates.comment import gate_comment
 from gates.models import GateAttempt, GateDecision, GateDeployment, GateMapping, Provider
 from gates.tasks import deployment_answer_queue
+from planning import reads
 from planning.models import DeploymentPlan
 from signoffs.decision import Decision, plan_decision
 
@@ -298,6 +299,9 @@ def _answer(deployment: GateDeployment) -> None:
             return
     else:
         try:
+            # The decision reads the plan's checklists, scores and snapshot; each once (the
+            # plan object is fresh and nothing writes to it before the decision is made).
+            reads.remember(deployment.plan)
             decision = plan_decision(deployment.plan)
         except Exception:
             logger.exception("The gate decision of deployment %s failed", deployment.pk)

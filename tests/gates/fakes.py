@@ -5,6 +5,7 @@ document, or with the statuses a test scripts for a path."""
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -28,6 +29,7 @@ class Request:
     path: str
     headers: dict
     body: dict | None
+    at: float = 0.0  # time.monotonic() when it arrived (one clock for every local process)
 
 
 class FakeAPI:
@@ -86,7 +88,7 @@ class FakeAPI:
 
     def answer(self, method, path, headers, body):
         with self.lock:
-            self.requests.append(Request(method, path, headers, body))
+            self.requests.append(Request(method, path, headers, body, time.monotonic()))
             for pattern, statuses in self.scripts:
                 if statuses and pattern.fullmatch(path):
                     status = statuses.pop(0)
