@@ -1,119 +1,19 @@
-"""The JSON API for CI pipelines, version 1 (django-ninja; OpenAPI at /api/v1/openapi.json).
-
-A personal token acts with its owner's permissions and nothing more: an item of a plan its
-owner cannot see is 404, a change its owner may not make is 403. Every error is JSON.
-"""
+"""The checklists' part of the JSON API: checklists, items and readiness (mounted with the
+rest in `gates.api`; the authentication and errors are `truststream.api`'s)."""
 
 import datetime
 from typing import Literal
 
-from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from ninja import NinjaAPI, Schema, Status
-from ninja.errors import AuthenticationError
-from ninja.errors import ValidationError as NinjaValidationError
-from ninja.security import HttpBearer
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from checklists import selectors, services
 from checklists.models import ChecklistItem
 from planning.access import CHANGE, VIEW, get_plan_for_user
-from truststream.accounts import second_factor_missing
-from truststream.audit.history import context
-from truststream.services import token_find, token_throttle
+from truststream.api import ERRORS, InvalidOut, PathId, Text
 
-
-class RateLimited(Exception):
-    def __init__(self, retry_after: int):
-        super().__init__(retry_after)
-        self.retry_after = retry_after
-
-
-class SecondFactorMissing(Exception):
-    pass
-
-
-class TokenAuth(HttpBearer):
-    def authenticate(self, request, token):
-        found = token_find(token)
-        if found is None:
-            return None
-        # Counted before anything else is checked, so that refused calls count too.
-        retry_after = token_throttle(token=found)
-        if retry_after:
-            raise RateLimited(retry_after)
-        user = found.user
-        if second_factor_missing(user):
-            raise SecondFactorMissing
-        request.user = user
-        # The request's audit context began before the token was read: name the user now.
-        context(user=user.pk, api="v1")
-        return user
-
-
-api = NinjaAPI(
-    title="TrustStram Readiness API",
-    version="1",
-    description="Validation checklists and readiness for CI pipelines. Authenticate with a "
-    "personal token from your account page: `Authorization: Bearer <token>`.",
-    urls_namespace="api-v1",
-    auth=TokenAuth(),
-    docs_url=None,  # the interactive docs load their assets from a CDN; the schema is enough
-)
-
-
-def _error(request, status: int, detail, **extra):
-    return api.create_response(request, {"detail": detail, **extra}, status=status)
-
-
-@api.exception_handler(Http404)
-def _not_found(request, exc):
-    return _error(request, 404, "Not found.")
-
-
-@api.exception_handler(PermissionDenied)
-def _forbidden(request, exc):
-    return _error(request, 403, "Your role on this plan does not allow this.")
-
-
-@api.exception_handler(AuthenticationError)
-def _unauthorised(request, exc):
-    return _error(request, 401, "A valid, unexpired, unrevoked token is required.")
-
-
-@api.exception_handler(RateLimited)
-def _rate_limited(request, exc):
-    response = _error(
-        request,
-        429,
-        f"Too many calls with this token: at most {settings.API_RATE_PER_MINUTE} a minute. "
-        f"Try again in {exc.retry_after} seconds.",
-    )
-    response["Retry-After"] = str(exc.retry_after)
-    return response
-
-
-@api.exception_handler(SecondFactorMissing)
-def _second_factor_missing(request, exc):
-    return _error(
-        request,
-        403,
-        "This token's owner holds an approval role, and this instance requires two-factor "
-        "authentication of every role-holder. Its calls are refused until the owner sets up a "
-        "second factor in their account.",
-    )
-
-
-@api.exception_handler(NinjaValidationError)
-def _invalid_request(request, exc):
-    return _error(request, 422, "The request is not valid.", errors=exc.errors)
-
-
-@api.exception_handler(ValidationError)
-def _refused(request, exc):
-    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-    return _error(request, 400, "Nothing was changed.", errors=errors)
+router = Router(tags=["checklists"])
 
 
 class LinkOut(Schema):
@@ -156,9 +56,9 @@ class StateIn(Schema):
         description="The version you read; the change is refused (409) if the item changed "
         "since. Leave it out to change whatever the item is now.",
     )
-    note: str | None = Field(None, max_length=20_000, description="Replaces the item's note.")
-    links: list[str] = Field(default_factory=list, max_length=20, description="Evidence links.")
-    reason: str = Field("", max_length=500, description="Required for not_applicable.")
+    note: Text | None = Field(None, max_length=20_000, description="Replaces the item's note.")
+    links: list[Text] = Field(default_factory=list, max_length=20, description="Evidence links.")
+    reason: Text = Field("", max_length=500, description="Required for not_applicable.")
     override: bool = Field(
         False, description="Owners only: mark an item not applicable that is not conditional."
     )
@@ -167,10 +67,6 @@ class StateIn(Schema):
 class ConflictOut(Schema):
     detail: str
     current: ItemOut
-
-
-class ErrorOut(Schema):
-    detail: str
 
 
 class CategoryOut(Schema):
@@ -227,11 +123,8 @@ def _item_out(item: ChecklistItem, links=None) -> dict:
     }
 
 
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-
-
-@api.get("/plans/{plan_id}/checklists", response={200: list[ChecklistOut], **ERRORS})
-def list_checklists(request, plan_id: int):
+@router.get("/plans/{plan_id}/checklists", response={200: list[ChecklistOut], **ERRORS})
+def list_checklists(request, plan_id: PathId):
     """The plan's checklists and their items."""
     plan = get_plan_for_user(request.user, plan_id, VIEW)
     return [
@@ -255,16 +148,16 @@ def _item_for(request, item_id: int, perm: str) -> ChecklistItem:
     return item
 
 
-@api.get("/items/{item_id}", response={200: ItemOut, **ERRORS})
-def get_item(request, item_id: int):
+@router.get("/items/{item_id}", response={200: ItemOut, **ERRORS})
+def get_item(request, item_id: PathId):
     return _item_out(_item_for(request, item_id, VIEW))
 
 
-@api.post(
+@router.post(
     "/items/{item_id}/state",
-    response={200: ItemOut, 400: ErrorOut, 409: ConflictOut, **ERRORS},
+    response={200: ItemOut, 400: InvalidOut, 409: ConflictOut, **ERRORS},
 )
-def set_state(request, item_id: int, payload: StateIn):
+def set_state(request, item_id: PathId, payload: StateIn):
     """Set an item's state, with an optional note and evidence links, in one change."""
     item = _item_for(request, item_id, CHANGE)
     try:
@@ -289,8 +182,8 @@ def set_state(request, item_id: int, payload: StateIn):
     return _item_out(item)
 
 
-@api.get("/plans/{plan_id}/readiness", response={200: ReadinessOut, **ERRORS})
-def get_readiness(request, plan_id: int):
+@router.get("/plans/{plan_id}/readiness", response={200: ReadinessOut, **ERRORS})
+def get_readiness(request, plan_id: PathId):
     """The weighted score, the decision band, blockers, and each category."""
     plan = get_plan_for_user(request.user, plan_id, VIEW)
     result = selectors.readiness(plan)

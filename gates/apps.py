@@ -15,7 +15,7 @@ class GatesConfig(AppConfig):
     verbose_name = "Deploy gates and webhooks"
 
     def ready(self):
-        from gates import deploy_activity
+        from gates import activity, deploy_activity, receivers
         from planning.signals import plan_archived, plan_content_changed
 
         # Nothing below imports the gates: they listen to the plan's own announcements, sent
@@ -24,3 +24,6 @@ class GatesConfig(AppConfig):
         plan_content_changed.connect(_plan_changed, dispatch_uid="gates_plan_changed")
         plan_archived.connect(_plan_changed, dispatch_uid="gates_plan_archived")
         deploy_activity.register()
+        # Outgoing webhooks hear of sign-offs' events through its signals.
+        receivers.connect()
+        activity.register()

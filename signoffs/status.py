@@ -16,6 +16,7 @@ from planning import live
 from planning.models import DeploymentPlan
 from planning.services import plan_lock_writable
 from signoffs.selectors import signoff_state
+from signoffs.signals import plan_status_changed, send_on_commit
 
 Status = DeploymentPlan.Status
 
@@ -88,6 +89,7 @@ def plan_transition(*, plan: DeploymentPlan, to: str, actor_can: set[str]) -> De
         if problems:
             raise ValidationError(problems)
     DeploymentPlan.objects.filter(pk=plan.pk).update(status=to)
+    send_on_commit(plan_status_changed, DeploymentPlan, plan_id=plan.pk, old=plan.status, new=to)
     plan.status = to
     return status_sync(plan=plan)
 
@@ -101,7 +103,10 @@ def status_sync(*, plan: DeploymentPlan) -> DeploymentPlan:
     target = Status.SIGNED_OFF if signoff_state(plan).signed_off else Status.AWAITING_SIGNOFF
     if target != plan.status:
         # Compare-and-set: only from the status this decision was made on.
-        DeploymentPlan.objects.filter(pk=plan.pk, status=plan.status).update(status=target)
+        if DeploymentPlan.objects.filter(pk=plan.pk, status=plan.status).update(status=target):
+            send_on_commit(
+                plan_status_changed, DeploymentPlan, plan_id=plan.pk, old=plan.status, new=target
+            )
         plan.status = target
         live.bump_on_commit(plan.pk)
     return plan

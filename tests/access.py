@@ -55,7 +55,7 @@ ANY_CHANGE = {
     "version": "1",
 }
 # Our apps: their tables and their audit event tables (every tracked change writes an event).
-OUR_APPS = ("truststream", "planning", "checklists", "signoffs")
+OUR_APPS = ("truststream", "planning", "checklists", "signoffs", "gates")
 
 
 @dataclass(frozen=True)

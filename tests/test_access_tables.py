@@ -5,12 +5,13 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.checklists.test_access import URLS as CHECKLISTS
 from tests.gates.test_gate_access import URLS as GATES
+from tests.gates.test_webhook_access import URLS as WEBHOOKS
 from tests.planning.test_access import URLS as PLANNING
 from tests.signoffs.test_access import URLS as SIGNOFFS
 
-TABLES = [*PLANNING, *CHECKLISTS, *SIGNOFFS, *GATES]
-# The token API answers for itself (tests/checklists/test_api.py): 401 without a token rather
-# than the login page, and errors as JSON.
+TABLES = [*PLANNING, *CHECKLISTS, *SIGNOFFS, *GATES, *WEBHOOKS]
+# The token API answers for itself (tests/checklists/test_api.py, tests/gates/test_api.py):
+# 401 without a token rather than the login page, and errors as JSON.
 ANSWERS_FOR_ITSELF = ("api/",)
 
 

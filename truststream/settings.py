@@ -431,6 +431,15 @@ MFA_TOTP_ISSUER = "TrustStram Readiness"
 # Calls one API token may make in a minute; past it the API answers 429 with Retry-After.
 API_RATE_PER_MINUTE = env_int("API_RATE_PER_MINUTE", 120)
 
+# Outgoing webhooks (gates): each attempt waits at most WEBHOOK_TIMEOUT_SECONDS; a failed one
+# is tried again after WEBHOOK_RETRY_SECONDS, then twice, four times... as long, up to
+# WEBHOOK_MAX_ATTEMPTS in all. Addresses inside private or reserved networks are refused
+# unless WEBHOOK_ALLOW_PRIVATE is on (an instance whose receivers are on its own network).
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_RETRY_SECONDS = env_int("WEBHOOK_RETRY_SECONDS", 30)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+
 EMAIL_HOST = env_str("EMAIL_HOST")
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -30,7 +30,7 @@ urlpatterns = [
         name="team_member_remove",
     ),
     path("accounts/", include("allauth.urls")),
-    path("api/", include("checklists.api_urls")),
+    path("api/", include("gates.api_urls")),
     path("", include("planning.urls")),
     path("plans/", include("checklists.urls")),
     path("plans/", include("signoffs.urls")),

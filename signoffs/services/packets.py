@@ -25,6 +25,7 @@ from planning.services import plan_lock_writable
 from signoffs import packets, pdfsign
 from signoffs.models import ReadinessPacket
 from signoffs.selectors import packet_audit_events, packet_contents
+from signoffs.signals import packet_ready, send_on_commit
 from signoffs.tasks import packet_render as packet_render_task
 from truststream.audit import describe_events, seal_take
 from truststream.models import NotificationKind
@@ -292,6 +293,8 @@ def _packet_record(packet, *, name: str, pdf: bytes, sha256: str, elapsed: float
         rendered_at=timezone.now(),
         render_seconds=round(elapsed, 3),
     )
+    if finished:
+        send_on_commit(packet_ready, ReadinessPacket, plan_id=packet.plan_id, packet_id=packet.pk)
     requester_is_member = (
         packet.requested_by_id is not None
         and packet.plan.memberships.filter(user_id=packet.requested_by_id).exists()

@@ -15,6 +15,7 @@ from planning.services import plan_lock_writable
 from signoffs import snapshot
 from signoffs.models import Signoff, SignoffRequirement
 from signoffs.selectors import active_delegation, expires_at, signoff_state
+from signoffs.signals import send_on_commit, signature_stale, signoff_recorded
 from signoffs.status import status_sync
 from truststream.audit import seal_take
 from truststream.models import NotificationKind, TeamMembership
@@ -121,6 +122,7 @@ def signoff_record(
     )
     signoff.full_clean()
     signoff.save()
+    send_on_commit(signoff_recorded, Signoff, plan_id=plan.pk, signoff_id=signoff.pk)
     status_sync(plan=plan)
     # Seal the trail with the signature inside it: what was signed can be shown unedited.
     seal_take(
@@ -152,6 +154,7 @@ def after_plan_change(*, plan_id: int) -> None:
                 if Signoff.objects.filter(pk=signoff.pk, stale_notified_at__isnull=True).update(
                     stale_notified_at=now
                 ):
+                    send_on_commit(signature_stale, Signoff, plan_id=plan.pk, signoff_id=signoff.pk)
                     notification_send(
                         user=signoff.signer,
                         kind=NotificationKind.SIGNATURE_STALE,

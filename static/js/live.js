@@ -27,13 +27,15 @@
 
   // Busy: a field has focus, a field holds something not saved, or the page shows what went
   // wrong with a form (the answer to a POST, or a refusal shown in place, whose text a reload
-  // would throw away).
+  // would throw away), or something shown once (`data-live-hold`: a new webhook's secret).
   function typing(region) {
     const active = document.activeElement;
     if (active && region.contains(active) && active.matches("input, textarea, select")) {
       return true;
     }
-    if (region.querySelector(".errorlist, .field-error, .message-error")) return true;
+    if (region.querySelector(".errorlist, .field-error, .message-error, [data-live-hold]")) {
+      return true;
+    }
     return Array.from(region.querySelectorAll("input, textarea, select")).some(unsaved);
   }
 

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from gates import services
 from tests.conftest import ROLES
 from tests.gates import fakes
+from tests.gates import receiver as receivers
 from tests.signoffs.test_signoffs import move, ready_to_sign, sign
 from truststream.celery import app
 
@@ -146,3 +147,15 @@ def gated(plan, owner):
         )
 
     return make
+
+
+@pytest.fixture
+def receiver(settings):
+    """A webhook receiver on loopback (which the instance is allowed to call in these tests),
+    with retries that come back at once."""
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    settings.WEBHOOK_RETRY_SECONDS = 0
+    served = receivers.start()
+    yield served
+    served.server.shutdown()
+    served.server.server_close()

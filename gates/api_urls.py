@@ -1,5 +1,5 @@
 from django.urls import path
 
-from checklists.api import api
+from gates.api import api
 
 urlpatterns = [path("v1/", api.urls)]
