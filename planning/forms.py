@@ -12,6 +12,7 @@ from planning.models import (
 )
 from planning.selectors import current_playbooks, default_playbook, plan_people
 from truststream.forms import ModelIdChoiceField
+from truststream.models import Team
 from truststream.uploads import LimitedFileField
 from truststream.validators import single_line
 
@@ -116,6 +117,26 @@ class MemberAddForm(forms.Form):
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=PlanMembership.Role.choices)
+
+
+class PlanTeamAddForm(forms.Form):
+    """A team that is not a member of the plan yet, and its role. Prefixed: it sits beside
+    the invitation form, which has a role too."""
+
+    prefix = "team"
+
+    team = ModelIdChoiceField(
+        queryset=Team.objects.none(),
+        empty_label="Choose a team",
+        error_messages={"invalid_choice": "Choose a team that is not on this plan yet."},
+    )
+    role = forms.ChoiceField(
+        label="Team's role", choices=PlanMembership.Role.choices, initial="viewer"
+    )
+
+    def __init__(self, *args, plan, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.exclude(plan_teams__plan=plan).order_by("name")
 
 
 class PlanCreateForm(PlanForm):

@@ -108,16 +108,27 @@ def is_plan_person(plan: DeploymentPlan, user) -> bool:
 
 
 def plan_teams(plan: DeploymentPlan) -> list[PlanTeam]:
-    """The plan's teams with their members, by name. Two queries, once per request."""
+    """The plan's teams with their member counts, by name. One query, once per request."""
     return reads.once(
         plan,
         "teams",
         lambda: list(
             plan.plan_teams.select_related("team")
-            .prefetch_related("team__memberships__user")
+            .annotate(member_count=Count("team__memberships"))
             .order_by("team__name")
         ),
     )
+
+
+def team_plans(team, user) -> list[PlanTeam]:
+    """The team's plans that `user` may open (outsiders must not learn that a plan exists,
+    so a team's page shows each reader only theirs), with the team's role. One query."""
+    plan_teams = PlanTeam.objects.filter(team=team, plan__archived_at__isnull=True)
+    if not user.is_superuser:
+        plan_teams = plan_teams.filter(
+            Q(plan__memberships__user=user) | Q(plan__plan_teams__team__memberships__user=user)
+        )
+    return list(plan_teams.select_related("plan").distinct().order_by("plan__title", "plan_id"))
 
 
 def plan_invitations(plan: DeploymentPlan) -> QuerySet[Invitation]:

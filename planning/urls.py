@@ -26,6 +26,11 @@ plan_urlpatterns = [
     path(plan + "members/", plans.member_add, name="member_add"),
     path(plan + "members/<int:membership_id>/role/", plans.member_role, name="member_role"),
     path(plan + "members/<int:membership_id>/remove/", plans.member_remove, name="member_remove"),
+    path(plan + "teams/", plans.plan_team_add, name="plan_team_add"),
+    path(plan + "teams/<int:plan_team_id>/role/", plans.plan_team_role, name="plan_team_role"),
+    path(
+        plan + "teams/<int:plan_team_id>/remove/", plans.plan_team_remove, name="plan_team_remove"
+    ),
     path(
         plan + "invitations/<int:invitation_id>/withdraw/",
         plans.invitation_withdraw,

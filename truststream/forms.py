@@ -1,6 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from truststream.models import TeamMembership
 from truststream.parsing import parse_id
 from truststream.validators import single_line
 
@@ -63,3 +64,25 @@ class NotificationSettingsForm(forms.Form):
                 choices=Delivery.choices,
                 initial=current.get(kind, Delivery.IMMEDIATELY),
             )
+
+
+class TeamCreateForm(forms.Form):
+    name = forms.CharField(max_length=100, validators=[single_line])
+    description = forms.CharField(max_length=300, required=False, validators=[single_line])
+    sso_group = forms.CharField(
+        label="SSO group",
+        max_length=150,
+        required=False,
+        validators=[single_line],
+        help_text="The value of the identity provider's group claim whose people join this "
+        "team at each sign-in. Leave empty to manage the members here only.",
+    )
+
+
+class TeamMemberAddForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+    role = forms.ChoiceField(choices=TeamMembership.Role.choices, initial="member")
+
+
+class TeamMemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=TeamMembership.Role.choices)

@@ -189,6 +189,13 @@ def team_create(
 ) -> Team:
     name, sso_group = name.strip(), sso_group.strip()
     slug = slug.strip() or slugify(name)[:60]
+    if name and not slug:
+        raise ValidationError(
+            {
+                "name": "Use letters or digits: the team's short name, in its address, is made "
+                "from them."
+            }
+        )
     if Team.objects.filter(name__iexact=name).exists():
         raise ValidationError({"name": "A team with this name exists already."})
     if Team.objects.filter(slug=slug).exists():

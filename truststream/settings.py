@@ -184,6 +184,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "guardian",
     "pgtrigger",
     "pghistory",
@@ -230,6 +232,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "truststream.views.notifications_unread",
+                "truststream.views.single_sign_on",
             ],
         },
     }
@@ -373,6 +376,54 @@ ACCOUNT_RATE_LIMITS = {
     "confirm_email": "1/3m/key",
     "change_password": "5/m/user",
 }
+
+# Single sign-on through an OpenID Connect provider (docs/single-sign-on.md). Off unless the
+# issuer, client id and secret are all set; the code flow always uses PKCE (S256).
+OIDC_ISSUER = env_str("OIDC_ISSUER")
+OIDC_CLIENT_ID = env_str("OIDC_CLIENT_ID")
+OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
+OIDC_BUTTON_LABEL = env_str("OIDC_BUTTON_LABEL", "Sign in with single sign-on")
+# The scopes asked for; add the one under which the provider releases the group claim.
+OIDC_SCOPES = env_list("OIDC_SCOPES", ["openid", "profile", "email"])
+# The claim that lists the person's groups; a team whose "SSO group" is one of them gets the
+# person as a member at each sign-in (and loses them when the claim stops naming it).
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+# Password sign-in for superusers only: everybody else signs in through the provider.
+SSO_ONLY = env_bool("SSO_ONLY", False)
+
+
+def oidc_origin(issuer: str) -> list[str]:
+    """The identity provider's origin, where its sign-in pages are, as a CSP source."""
+    parts = urlsplit(issuer)
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
+
+
+def oidc_providers(issuer: str, client_id: str, secret: str, label: str, scopes) -> dict:
+    """allauth's provider settings for one OpenID Connect app, or none when unconfigured."""
+    if not (issuer and client_id and secret):
+        return {}
+    app = {
+        "provider_id": "sso",
+        "name": label,
+        "client_id": client_id,
+        "secret": secret,
+        "settings": {"server_url": issuer, "oauth_pkce_enabled": True, "scope": list(scopes)},
+    }
+    return {"openid_connect": {"OAUTH_PKCE_ENABLED": True, "APPS": [app]}}
+
+
+SOCIALACCOUNT_PROVIDERS = oidc_providers(
+    OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_BUTTON_LABEL, OIDC_SCOPES
+)
+SOCIALACCOUNT_ADAPTER = "truststream.adapters.SocialAccountAdapter"
+# The provider is the organisation's own: an address it says it verified signs in to the
+# account with that address (the adapter refuses an address it has not verified).
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_REQUIRED = True
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_STORE_TOKENS = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # When on, only a role-holder with a second factor (an authenticator app) may sign.
 SIGNOFF_REQUIRE_MFA = env_bool("SIGNOFF_REQUIRE_MFA", False)
@@ -444,7 +495,9 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
+        # The sign-in form through the identity provider is answered by a redirect to it,
+        # which Chromium holds to form-action as well.
+        "form-action": ["'self'", *oidc_origin(OIDC_ISSUER if SOCIALACCOUNT_PROVIDERS else "")],
     }
 }
 SILENCED_SYSTEM_CHECKS = ["security.W021"]  # HSTS preload is an operator's decision.

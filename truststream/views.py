@@ -2,7 +2,7 @@ import redis
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
@@ -12,10 +12,17 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from truststream import services
+from truststream import selectors, services
 from truststream.accounts import reauthentication_url, second_factor_missing
-from truststream.forms import NotificationSettingsForm, TokenForm, apply_validation_error
-from truststream.models import ApiToken, Notification, NotificationPreference
+from truststream.forms import (
+    NotificationSettingsForm,
+    TeamCreateForm,
+    TeamMemberAddForm,
+    TeamMemberRoleForm,
+    TokenForm,
+    apply_validation_error,
+)
+from truststream.models import ApiToken, Notification, NotificationPreference, Team, TeamMembership
 from truststream.selectors import unread_count
 
 
@@ -126,6 +133,11 @@ def notifications_unread(request: HttpRequest) -> dict:
     return {"unread_notifications": unread_count(request.user)}
 
 
+def single_sign_on(request: HttpRequest) -> dict:
+    """Context processor: whether password sign-in is for superusers only (SSO_ONLY)."""
+    return {"sso_only": settings.SSO_ONLY}
+
+
 @login_required
 @require_GET
 def notifications(request: HttpRequest):
@@ -175,3 +187,113 @@ def notification_settings(request: HttpRequest):
             return redirect("notification_settings")
     status = 400 if form.errors else 200
     return render(request, "account/notification_settings.html", {"form": form}, status=status)
+
+
+# Teams: everybody signed in sees them (they are the organisation's); an admin creates them;
+# an admin or the team's maintainers change its members.
+
+
+def _team_page(request: HttpRequest, team: Team, *, add_form=None, status: int = 200):
+    maintains = selectors.may_maintain(request.user, team)
+    context = {
+        "team": team,
+        "members": selectors.team_members(team),
+        "maintains": maintains,
+        "add_form": (add_form or TeamMemberAddForm()) if maintains else None,
+        "roles": TeamMembership.Role.choices,
+    }
+    return render(request, "teams/team_detail.html", context, status=status)
+
+
+def _team_to_maintain(request: HttpRequest, slug: str) -> Team:
+    """The team, if the user may change its members: 404 for no such team, 403 otherwise."""
+    team = get_object_or_404(Team, slug=slug)
+    if not selectors.may_maintain(request.user, team):
+        raise PermissionDenied
+    return team
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def team_list(request: HttpRequest):
+    form = TeamCreateForm(request.POST or None) if request.user.is_staff else None
+    if request.method == "POST":
+        if form is None:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                team = services.team_create(actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                apply_validation_error(form, error)
+            else:
+                messages.success(request, f"Team {team.name} created. Add its members here.")
+                return redirect("team_detail", team.slug)
+    status = 400 if form is not None and form.is_bound and form.errors else 200
+    context = {"teams": selectors.teams_with_counts(), "form": form}
+    return render(request, "teams/team_list.html", context, status=status)
+
+
+@login_required
+@require_GET
+def team_detail(request: HttpRequest, slug: str):
+    return _team_page(request, get_object_or_404(Team, slug=slug))
+
+
+@login_required
+@require_POST
+def team_member_add(request: HttpRequest, slug: str):
+    team = _team_to_maintain(request, slug)
+    form = TeamMemberAddForm(request.POST)
+    if form.is_valid():
+        try:
+            membership = services.team_member_add(
+                team=team, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"{membership.user.email} joined {team.name} as "
+                f"{membership.get_role_display().lower()}.",
+            )
+            return redirect("team_detail", team.slug)
+    return _team_page(request, team, add_form=form, status=400)
+
+
+def _team_membership(team: Team, membership_id: int) -> TeamMembership:
+    return get_object_or_404(
+        TeamMembership.objects.select_related("user", "team"), team=team, pk=membership_id
+    )
+
+
+@login_required
+@require_POST
+def team_member_role(request: HttpRequest, slug: str, membership_id: int):
+    team = _team_to_maintain(request, slug)
+    membership = _team_membership(team, membership_id)
+    form = TeamMemberRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose maintainer or member.")
+        return _team_page(request, team, status=400)
+    membership = services.team_member_change_role(
+        membership=membership, role=form.cleaned_data["role"]
+    )
+    messages.success(
+        request, f"{membership.user.email} is now {membership.get_role_display().lower()}."
+    )
+    return redirect("team_detail", team.slug)
+
+
+@login_required
+@require_POST
+def team_member_remove(request: HttpRequest, slug: str, membership_id: int):
+    team = _team_to_maintain(request, slug)
+    membership = _team_membership(team, membership_id)
+    services.team_member_remove(membership=membership)
+    messages.success(
+        request,
+        f"{membership.user.email} left {team.name}, and with it the rights the team gave "
+        "them on its plans.",
+    )
+    return redirect("team_detail", team.slug)

@@ -43,6 +43,12 @@ def plan_environments(context, plan):
     }
 
 
+@register.inclusion_tag("planning/_team_plans.html")
+def team_plans(team, user):
+    """A team's page's plans panel: the team's plans that the reader may open."""
+    return {"team": team, "plan_teams": selectors.team_plans(team, user)}
+
+
 @register.filter
 def initials(user) -> str:
     name = user.get_full_name() or user.email

@@ -3,13 +3,20 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from planning import selectors, services
-from planning.access import CHANGE, MANAGE, get_membership, get_part, plan_view
+from planning.access import (
+    CHANGE,
+    MANAGE,
+    get_membership,
+    get_part,
+    get_plan_for_user,
+    plan_view,
+)
 from planning.forms import (
     MemberAddForm,
     MemberRoleForm,
@@ -17,8 +24,9 @@ from planning.forms import (
     PlanFilterForm,
     PlanForm,
     PlanNextForm,
+    PlanTeamAddForm,
 )
-from planning.models import Invitation
+from planning.models import Invitation, PlanTeam
 from planning.views.common import (
     form_status,
     four_weeks,
@@ -67,18 +75,21 @@ def plan_create(request: HttpRequest) -> HttpResponse:
     return render(request, "planning/plan_form.html", {"form": form}, status=form_status(form))
 
 
-def _members_context(plan, *, add_form=None) -> dict:
+def _members_context(plan, *, add_form=None, team_form=None) -> dict:
     return {
         "plan": plan,
         "members": selectors.plan_members(plan),
+        "teams": selectors.plan_teams(plan),
         # Whom the owners invited is theirs to see, as the rest of member management is.
         "invitations": selectors.plan_invitations(plan) if plan.manageable else (),
         "add_form": add_form or MemberAddForm(),
+        "team_form": (team_form or PlanTeamAddForm(plan=plan)) if plan.manageable else None,
     }
 
 
-def _overview(plan, *, add_form=None) -> dict:
-    return {**four_weeks(plan), **_members_context(plan, add_form=add_form), "tab": "overview"}
+def _overview(plan, *, add_form=None, team_form=None) -> dict:
+    members = _members_context(plan, add_form=add_form, team_form=team_form)
+    return {**four_weeks(plan), **members, "tab": "overview"}
 
 
 @plan_view()
@@ -155,16 +166,15 @@ def plan_restore(request: HttpRequest, plan) -> HttpResponse:
     return redirect("planning:plan_detail", plan.pk)
 
 
-def _members_response(request, plan, *, add_form=None, status=200) -> HttpResponse:
+def _members_response(request, plan, *, add_form=None, team_form=None, status=200) -> HttpResponse:
     """The members panel for htmx, the whole plan page otherwise."""
     if request.htmx:
-        context = _members_context(plan, add_form=add_form)
+        context = _members_context(plan, add_form=add_form, team_form=team_form)
         return render(request, "planning/_members.html", context, status=status)
     if status == 200:
         return redirect("planning:plan_detail", plan.pk)
-    return render(
-        request, "planning/plan_detail.html", _overview(plan, add_form=add_form), status=status
-    )
+    context = _overview(plan, add_form=add_form, team_form=team_form)
+    return render(request, "planning/plan_detail.html", context, status=status)
 
 
 @plan_view(MANAGE, methods=("POST",))
@@ -237,3 +247,54 @@ def member_remove(request: HttpRequest, plan, membership_id: int) -> HttpRespons
     if membership.user == request.user:
         return redirect_or_client_redirect(request, reverse("planning:plan_list"))
     return _members_response(request, plan)
+
+
+# Teams on the plan: owners add a team with a role, change it, or take the team off.
+
+
+@plan_view(MANAGE, methods=("POST",))
+def plan_team_add(request: HttpRequest, plan) -> HttpResponse:
+    form = PlanTeamAddForm(request.POST, plan=plan)
+    if form.is_valid():
+        try:
+            plan_team = services.plan_team_add(plan=plan, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"The team {plan_team.team.name} is now {plan_team.get_role_display().lower()}: "
+                "each of its members holds at least this role.",
+            )
+            return _members_response(request, plan)
+    return _members_response(request, plan, team_form=form, status=200 if request.htmx else 400)
+
+
+@plan_view(MANAGE, methods=("POST",))
+def plan_team_role(request: HttpRequest, plan, plan_team_id: int) -> HttpResponse:
+    plan_team = get_part(plan, PlanTeam.objects.select_related("team"), plan_team_id)
+    form = MemberRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose owner, editor or viewer.")
+        return _members_response(request, plan, status=200 if request.htmx else 400)
+    plan_team = services.plan_team_change_role(plan_team=plan_team, role=form.cleaned_data["role"])
+    messages.success(
+        request, f"The team {plan_team.team.name} is now {plan_team.get_role_display().lower()}."
+    )
+    # The actor may have held their rights through this team: the page is read again.
+    return redirect_or_client_redirect(request, reverse("planning:plan_detail", args=[plan.pk]))
+
+
+@plan_view(MANAGE, methods=("POST",))
+def plan_team_remove(request: HttpRequest, plan, plan_team_id: int) -> HttpResponse:
+    plan_team = get_part(plan, PlanTeam.objects.select_related("team"), plan_team_id)
+    services.plan_team_remove(plan_team=plan_team)
+    messages.success(request, f"The team {plan_team.team.name} was taken off the plan.")
+    # The actor may have held their rights through this team: the plan list if it was all.
+    target = "planning:plan_detail"
+    try:
+        get_plan_for_user(request.user, plan.pk)
+    except Http404:
+        target = "planning:plan_list"
+    args = [plan.pk] if target == "planning:plan_detail" else []
+    return redirect_or_client_redirect(request, reverse(target, args=args))

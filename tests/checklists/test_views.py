@@ -208,7 +208,8 @@ def test_pages_cost_the_same_queries_for_ten_times_the_items(
     client.get(url)
     # The user, the plan with the user's permissions on it, the bell's unread count, then each
     # page's own reads (the overview's comment thread: its comments and the members to
-    # mention; the plans of the other environments linked to it), none per item.
-    expected = {"checklists:checklists": 7, "checklists:readiness": 7, "planning:plan_detail": 20}
+    # mention; the plans of the other environments linked to it; the members panel's people
+    # and teams), none per item.
+    expected = {"checklists:checklists": 7, "checklists:readiness": 7, "planning:plan_detail": 21}
     with django_assert_num_queries(expected[page]):
         assert client.get(url).status_code == 200

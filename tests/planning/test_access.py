@@ -9,6 +9,7 @@ from planning import services
 from planning.access import get_plan_for_user
 from tests.access import ANY_CHANGE, PlanAccessTests, PlanURL, database_state
 from tests.factories import make_plan
+from truststream import services as team_services
 
 INVITED = "ivy@example.com"
 
@@ -19,6 +20,15 @@ def viewer_membership(plan):
 
 def invitation(plan):
     return [plan.invitations.get(email=INVITED).pk]
+
+
+def plan_team(plan):
+    return [plan.plan_teams.get().pk]
+
+
+def add_team(plan, actor, name):
+    team = team_services.team_create(actor=actor, name=name)
+    services.plan_team_add(plan=plan, actor=actor, team=team, role="viewer")
 
 
 def first_phase(plan):
@@ -57,6 +67,9 @@ URLS = [
     PlanURL("planning:member_role", "post", "manage", viewer_membership),
     PlanURL("planning:member_remove", "post", "manage", viewer_membership),
     PlanURL("planning:invitation_withdraw", "post", "manage", invitation),
+    PlanURL("planning:plan_team_add", "post", "manage"),
+    PlanURL("planning:plan_team_role", "post", "manage", plan_team),
+    PlanURL("planning:plan_team_remove", "post", "manage", plan_team),
     PlanURL("planning:board", "get", "view"),
     PlanURL("planning:live", "get", "view", signed_out_reloads=True),
     PlanURL("planning:activity", "get", "view"),
@@ -86,8 +99,9 @@ URLS = [
 
 @pytest.fixture
 def plan(plan, owner):
-    """The shared plan, with an invitation in play for the URLs that act on one."""
+    """The shared plan, with an invitation and a team in play for the URLs that act on one."""
     services.invitation_create(plan=plan, actor=owner, email=INVITED, role="viewer")
+    add_team(plan, owner, "Platform")
     return plan
 
 
@@ -104,6 +118,7 @@ def test_an_id_of_another_plans_part_is_404(client_for, plan, owner, outsider, u
     other = make_plan(outsider, title="Someone else's")
     services.membership_add(plan=other, actor=outsider, email="vera@example.com", role="viewer")
     services.invitation_create(plan=other, actor=outsider, email=INVITED, role="viewer")
+    add_team(other, outsider, "Security")
     before = database_state()
     address = reverse(url.name, args=[plan.pk, *url.parts(other)])
     response = getattr(client_for(owner), url.method)(address, ANY_CHANGE)

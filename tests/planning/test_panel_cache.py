@@ -138,13 +138,13 @@ def test_every_cached_panel_changes_with_its_change(
 def test_a_cached_panel_is_read_from_the_cache(client_for, plan, viewer, django_assert_num_queries):
     """The second reader of an unchanged plan is answered from the cache: the overview costs
     the user, the plan with the user's permissions, the bell's count, the plans of the other
-    environments linked to it, the latest packet, the comment thread and the members (a viewer
-    is shown no invitations), none per panel."""
+    environments linked to it, the latest packet, the comment thread, the members and the
+    plan's teams (a viewer is shown no invitations), none per panel."""
     live.bump(plan.pk)
     client = client_for(viewer)
     url = reverse(OVERVIEW, args=[plan.pk])
     client.get(url)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         assert client.get(url).status_code == 200
 
 
