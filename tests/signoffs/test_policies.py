@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from planning import services as planning_services
 from signoffs import selectors, services
+from signoffs.decision import plan_decision
 from signoffs.models import Signoff
 from tests.conftest import ROLES
 from tests.factories import UserFactory
@@ -358,3 +359,36 @@ def test_only_the_holder_names_a_deputy_in_the_page(plan, owner, holders, deputy
     assert officer.post(url, data).status_code == 302
     page = client_for(deputy).get(reverse("signoffs:signoffs", args=[plan.pk])).content.decode()
     assert "Review and sign on behalf of" in page
+
+
+def test_the_gates_reasons_say_how_far_a_team_role_is_from_its_quorum(quorum_plan, security_team):
+    plan, people = quorum_plan, members(security_team)
+    services.role_policy_set(
+        requirement=plan.roles.get(role="security_officer"),
+        team=security_team,
+        quorum=2,
+        approval_days=30,
+    )
+    start = timezone.now()
+    sign(plan, "security_officer", people["alice"])
+    decision = plan_decision(plan)
+    assert decision.decision == "no-go"
+    assert "Waiting for sign-off: Security Officer: 1 of 2 approvals." in decision.reasons
+    assert decision.missing_roles == ["Security Officer: 1 of 2 approvals"]
+
+    sign(plan, "security_officer", people["bob"])
+    plan.refresh_from_db()
+    assert not any("Security Officer" in reason for reason in plan_decision(plan).reasons)
+
+    # Expired approvals count as none: the role is back to 0 of 2, for its own reason.
+    with time_machine.travel(start + datetime.timedelta(days=30, minutes=1), tick=False):
+        services.after_plan_change(plan_id=plan.pk)
+        plan.refresh_from_db()
+        decision = plan_decision(plan)
+        assert decision.decision == "no-go"
+        assert (
+            "Approvals expired under the role's policy: Security Officer: 0 of 2 approvals."
+            in decision.reasons
+        )
+        assert not any(reason.startswith("Waiting for sign-off") for reason in decision.reasons)
+        assert decision.missing_roles == ["Security Officer: 0 of 2 approvals"]

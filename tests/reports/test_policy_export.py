@@ -1,0 +1,64 @@
+"""The auditor export under approval policies: each approval's state as its role's policy
+judges it, the policy and the role's progress towards its quorum, and when an approval
+expired."""
+
+import csv
+import datetime
+import io
+
+import time_machine
+from django.utils import timezone
+
+from reports import exports
+from reports.selectors import change_population
+from signoffs import services
+from tests.signoffs.test_policies import members, quorum_plan, security_team  # noqa: F401
+from tests.signoffs.test_signoffs import sign
+
+
+def rows(owner, day) -> list[dict]:
+    population = change_population(owner, start=day, end=day)
+    return list(csv.DictReader(io.StringIO(exports.population_csv(population))))
+
+
+def test_the_export_shows_the_policy_the_progress_and_the_expiry(
+    quorum_plan,  # noqa: F811
+    security_team,  # noqa: F811
+    owner,
+):
+    plan, people = quorum_plan, members(security_team)
+    services.role_policy_set(
+        requirement=plan.roles.get(role="security_officer"),
+        team=security_team,
+        quorum=2,
+        approval_days=30,
+    )
+    day = timezone.localdate()
+    sign(plan, "security_officer", people["alice"])
+    bob = sign(plan, "security_officer", people["bob"])
+    plan.refresh_from_db()
+    assert plan.status == "signed_off"
+
+    security = [row for row in rows(owner, day) if row["role"] == "security_officer"]
+    assert [(row["approver_email"], row["state"]) for row in security] == [
+        (people["alice"].email, "current"),
+        (people["bob"].email, "current"),
+    ]
+    for row in security:
+        assert row["role_policy"] == "Any 2 of Security; approvals expire after 30 days"
+        assert row["role_progress"] == "2 of 2 approvals"
+        assert row["expired_at"] == ""
+
+    later = bob.signed_at + datetime.timedelta(days=30, minutes=1)
+    with time_machine.travel(later, tick=False):
+        services.after_plan_change(plan_id=plan.pk)
+        security = [row for row in rows(owner, day) if row["role"] == "security_officer"]
+    assert [row["state"] for row in security] == ["expired", "expired"]
+    expiry = bob.signed_at + datetime.timedelta(days=30)
+    assert security[1]["expired_at"] == (
+        expiry.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
+    )
+    assert {row["role_progress"] for row in security} == {"0 of 2 approvals"}
+    # A person's role without expiry keeps its approval current and its expiry cell empty.
+    business = next(row for row in rows(owner, day) if row["role"] == "business_owner")
+    assert (business["state"], business["expired_at"]) == ("current", "")
