@@ -179,8 +179,12 @@ class RoleState:
 
     @property
     def progress(self) -> str:
-        """How far the role is from its quorum."""
-        return f"{len(self.approvals)} of {self.quorum} approval{'s' if self.quorum != 1 else ''}"
+        """How far the role is from its quorum ("1 of 2 approvals"; past it, "5 approvals, 2
+        needed")."""
+        count = len(self.approvals)
+        if count > self.quorum:
+            return f"{count} approvals, {self.quorum} needed"
+        return f"{count} of {self.quorum} approval{'s' if self.quorum != 1 else ''}"
 
     @property
     def label(self) -> str:
