@@ -199,7 +199,10 @@ class RoleState:
             return f"{self.progress}: needs {self.quorum - len(self.approvals)} more"
         if self.state == "expired":
             days = self.requirement.approval_days
-            return f"Expired: approvals count for {days} day{'s' if days != 1 else ''}"
+            expired = f"Expired: approvals count for {days} day{'s' if days != 1 else ''}"
+            return f"{expired} ({self.progress})" if self.is_team else expired
+        if self.state == "missing" and self.is_team:
+            return f"Not signed: {self.progress}"
         if self.state == "approved" and self.is_team:
             return f"Approved ({self.progress})"
         return {
