@@ -132,3 +132,49 @@ def test_a_deputy_signs_on_behalf_of_the_holder(new_page, plan, owner, editor, h
     page.locator("main").get_by_role("button", name="Sign").click()
     expect(page.get_by_text(f"Dana Deputy on behalf of {holder_name}").first).to_be_visible()
     expect(page.locator("#role-operations_manager")).to_contain_text("Approved")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_signoff_page_with_teams_quorum_and_deputies_fits_the_screen(
+    new_page, plan, owner, editor, holders, width
+):
+    """The owner's sign-off page with a team role short of its quorum, a role whose approval
+    expired, and a deputy named: no horizontal scroll, every policy field labelled."""
+    admin = UserFactory(is_staff=True)
+    security = services.team_create(actor=admin, name="Security reviewers of the platform")
+    people = [UserFactory() for _ in range(3)]
+    for person in people:
+        services.team_member_add(team=security, actor=admin, email=person.email, role="member")
+    planning_services.plan_team_add(plan=plan, actor=owner, team=security, role="viewer")
+    ready_to_sign(plan, owner, editor)
+    signoff_services.role_policy_set(
+        requirement=plan.roles.get(role="security_officer"),
+        team=security,
+        quorum=2,
+        approval_days=30,
+    )
+    deputy = UserFactory(first_name="Dana", last_name="Deputy")
+    planning_services.membership_add(plan=plan, actor=owner, email=deputy.email, role="viewer")
+    today = timezone.localdate()
+    signoff_services.delegation_create(
+        requirement=plan.roles.get(role="operations_manager"),
+        holder=holders["operations_manager"],
+        deputy=deputy,
+        starts_on=today,
+        ends_on=today + datetime.timedelta(days=6),
+    )
+    move(plan, "in_progress")
+    move(plan, "awaiting_signoff")
+    sign(plan, "security_officer", people[0])
+
+    page = new_page(viewport={"width": width, "height": 900})
+    log_in(page, owner.email, PASSWORD)
+    page.goto(f"/plans/{plan.pk}/signoffs/")
+    row = page.locator("#role-security_officer")
+    expect(row).to_contain_text("1 of 2 approvals: needs 1 more")
+    expect(page.locator("#role-operations_manager")).to_contain_text("Dana Deputy")
+    row.get_by_text("Change the approval policy").click()
+    for label in ("Team", "Approvals needed", "Approvals expire after (days)"):
+        expect(row.get_by_label(label, exact=True)).to_be_visible()
+    width_now, screen = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width_now <= screen, f"{width_now} px wide on a {screen} px screen"
