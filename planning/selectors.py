@@ -240,12 +240,16 @@ def _board(plan: DeploymentPlan, today: datetime.date) -> Board:
 
 
 def active_plan_ids(user) -> QuerySet:
-    """The ids of the user's plans that still have work in them (not archived, not deployed or
-    cancelled), as a subquery for the "My work" panels of every app."""
+    """The ids of the user's plans, theirs or their teams', that still have work in them (not
+    archived, not deployed or cancelled), as a subquery for the "My work" panels of every app."""
     return (
-        PlanMembership.objects.filter(user=user, plan__archived_at__isnull=True)
-        .exclude(plan__status__in=[DeploymentPlan.Status.DEPLOYED, DeploymentPlan.Status.CANCELLED])
-        .values("plan_id")
+        DeploymentPlan.objects.filter(
+            Q(pk__in=PlanMembership.objects.filter(user=user).values("plan_id"))
+            | Q(pk__in=PlanTeam.objects.filter(team__memberships__user=user).values("plan_id")),
+            archived_at__isnull=True,
+        )
+        .exclude(status__in=[DeploymentPlan.Status.DEPLOYED, DeploymentPlan.Status.CANCELLED])
+        .values("pk")
     )
 
 

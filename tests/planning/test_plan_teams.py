@@ -149,3 +149,14 @@ def test_the_plan_list_shows_team_plans_with_the_highest_role(plan, owner, viewe
     assert [(p.pk, p.my_role) for p in plans_for_user(sam)] == [(plan.pk, "editor")]
     assert [(p.pk, p.my_role) for p in plans_for_user(viewer)] == [(plan.pk, "editor")]
     assert [(p.pk, p.my_role) for p in plans_for_user(owner)] == [(plan.pk, "owner")]
+
+
+def test_my_work_lists_a_team_members_tasks_until_they_leave(plan, owner, security, sam):
+    from planning.selectors import open_tasks_of
+
+    services.plan_team_add(plan=plan, actor=owner, team=security, role="editor")
+    task = plan.tasks.order_by("pk").first()
+    services.task_update(task=task, actor=owner, assignee=sam)
+    assert [t.pk for t in open_tasks_of(sam)] == [task.pk]
+    team_services.team_member_remove(membership=sam.team_memberships.get())
+    assert open_tasks_of(sam) == []
