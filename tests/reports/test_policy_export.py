@@ -7,6 +7,7 @@ import datetime
 import io
 
 import time_machine
+from django.urls import reverse
 from django.utils import timezone
 
 from reports import exports
@@ -62,3 +63,19 @@ def test_the_export_shows_the_policy_the_progress_and_the_expiry(
     # A person's role without expiry keeps its approval current and its expiry cell empty.
     business = next(row for row in rows(owner, day) if row["role"] == "business_owner")
     assert (business["state"], business["expired_at"]) == ("current", "")
+
+
+def test_the_portfolio_says_how_far_a_team_role_is_from_its_quorum(
+    quorum_plan,  # noqa: F811
+    security_team,  # noqa: F811
+    owner,
+    client_for,
+):
+    sign(quorum_plan, "security_officer", members(security_team)["alice"])
+    client = client_for(owner)
+    page = client.get(reverse("reports:portfolio")).content.decode()
+    assert "Security Officer (1 of 2)" in page
+    response = client.get(reverse("reports:portfolio_csv"))
+    [row] = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert row["Missing or stale roles"] == "Security Officer (1 of 2)"
+    assert "Waiting for sign-off: Security Officer (1 of 2)." in row["Why"]
