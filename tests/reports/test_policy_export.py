@@ -10,11 +10,14 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
+from planning import services as planning_services
 from reports import exports
 from reports.selectors import change_population
 from signoffs import services
+from tests.conftest import ROLES
+from tests.factories import UserFactory
 from tests.signoffs.test_policies import members, quorum_plan, security_team  # noqa: F401
-from tests.signoffs.test_signoffs import sign
+from tests.signoffs.test_signoffs import move, ready_to_sign, sign
 
 
 def rows(owner, day) -> list[dict]:
@@ -79,3 +82,34 @@ def test_the_portfolio_says_how_far_a_team_role_is_from_its_quorum(
     [row] = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert row["Missing or stale roles"] == "Security Officer (1 of 2)"
     assert "Waiting for sign-off: Security Officer (1 of 2)." in row["Why"]
+
+
+def test_a_deputys_approval_is_current_in_the_export(plan, owner, editor, holders):
+    """A deputy's signature counts for the holder, so the export calls it current (it used to
+    say not_holder) and names both."""
+    deputy = UserFactory(first_name="Dana", last_name="Deputy")
+    planning_services.membership_add(plan=plan, actor=owner, email=deputy.email, role="viewer")
+    officer = holders["security_officer"]
+    today = timezone.localdate()
+    services.delegation_create(
+        requirement=plan.roles.get(role="security_officer"),
+        holder=officer,
+        deputy=deputy,
+        starts_on=today,
+        ends_on=today + datetime.timedelta(days=3),
+    )
+    ready_to_sign(plan, owner, editor)
+    move(plan, "in_progress")
+    move(plan, "awaiting_signoff")
+    for role in ROLES:
+        sign(plan, role, deputy if role == "security_officer" else holders[role])
+    plan.refresh_from_db()
+    assert plan.status == "signed_off"
+    [row] = [row for row in rows(owner, today) if row["role"] == "security_officer"]
+    officer_name = officer.get_full_name() or officer.email
+    assert row["approver"] == f"Dana Deputy on behalf of {officer_name}"
+    assert (row["state"], row["role_policy"], row["role_progress"]) == (
+        "current",
+        "One person",
+        "1 of 1 approval",
+    )
