@@ -120,6 +120,8 @@ def _approval_fields(approval) -> dict:
         "state": approval.state,
         "stale_since": _utc(approval.stale_since),
         "expired_at": _utc(approval.expired_at),
+        "role_policy": approval.policy,
+        "role_progress": approval.progress,
     }
 
 
@@ -135,6 +137,8 @@ APPROVAL_COLUMNS = [
     "state",
     "stale_since",
     "expired_at",
+    "role_policy",
+    "role_progress",
 ]
 RECORD_COLUMNS = [
     "plan_id",
@@ -154,7 +158,15 @@ RECORD_COLUMNS = [
     "audit_chain_problem",
 ]
 # Cells of text that someone typed.
-UNTRUSTED = {"plan", "release", "role_title", "approver", "approver_email", "meaning"}
+UNTRUSTED = {
+    "plan",
+    "release",
+    "role_title",
+    "approver",
+    "approver_email",
+    "meaning",
+    "role_policy",
+}
 
 
 def _cell(name: str, value) -> str:

@@ -23,7 +23,7 @@ from planning.selectors import (
 from reports.models import AuditorExport
 from signoffs.decision import GO, NO_GO, decide, gate_threshold
 from signoffs.models import ReadinessPacket, Signoff
-from signoffs.selectors import missing_signoffs, signature_counts, signoff_state
+from signoffs.selectors import expires_at, missing_signoffs, signoff_state
 from truststream import audit
 from truststream.models import AuditSeal
 
@@ -202,13 +202,17 @@ class Approval:
     """One signature as the export lists it."""
 
     signoff: Signoff
-    # current, stale, superseded (a later decision for its role), or not_holder (the signer
-    # no longer holds the role)
+    # current, stale, expired (older than its role's approval_days), superseded (a later
+    # decision of the same signer for its role, or of the holder for a person's role), or
+    # not_holder (the signer no longer holds the role or counts for another)
     state: str
     # When the worker found it stale (after the fact, the first time it looked).
     stale_since: datetime.datetime | None
-    # Approvals expire with the approval policies that teams bring (issue 15); none does yet.
+    # When the approval stopped counting under its role's policy, once that moment has passed.
     expired_at: datetime.datetime | None = None
+    # The role's policy in words, and how far the role is from its quorum now.
+    policy: str = ""
+    progress: str = ""
 
 
 @dataclass
@@ -300,23 +304,53 @@ def seal_at(plan_id: int, event_id: int) -> AuditSeal | None:
     return earlier[-1] if earlier else None
 
 
+def _approval_state(role, signoff: Signoff, now) -> str:
+    """What a signature is worth now, as the sign-off page judges its role."""
+    if role.is_team:
+        mine = next((s for s in role.signatures if s.signer_id == signoff.signer_id), None)
+        if mine is None or mine.pk != signoff.pk:
+            return "superseded"
+        if all(counting.pk != signoff.pk for counting in role.counting):
+            return "not_holder"
+    else:
+        if role.latest is None or role.latest.pk != signoff.pk:
+            return "superseded"
+        if not role.counts:
+            return "not_holder"
+    until = expires_at(signoff, role.requirement)
+    if signoff.decision == Signoff.Decision.APPROVE and until is not None and until <= now:
+        return "expired"
+    return "current" if signoff.digest == role.current_digest else "stale"
+
+
 def _change_record(plan, *, signed_off_at, deployment) -> ChangeRecord:
     state = signoff_state(plan)
-    latest_of_role = {role.requirement.pk: role for role in state.roles if role.latest is not None}
+    roles = {role.requirement.pk: role for role in state.roles}
+    now = timezone.now()
     approvals = []
     for signoff in plan.signoffs.select_related("requirement", "signer").order_by(
         "signed_at", "id"
     ):
-        role = latest_of_role.get(signoff.requirement_id)
-        if role is None or role.latest.pk != signoff.pk:
-            kind = "superseded"
-        elif not signature_counts(
-            signer_id=signoff.signer_id, holder_id=signoff.requirement.assignee_id
-        ):
-            kind = "not_holder"
-        else:
-            kind = "current" if role.is_current else "stale"
-        approvals.append(Approval(signoff, kind, signoff.stale_notified_at))
+        role = roles.get(signoff.requirement_id)
+        if role is None:
+            approvals.append(Approval(signoff, "superseded", signoff.stale_notified_at))
+            continue
+        until = expires_at(signoff, role.requirement)
+        expired = (
+            until
+            if signoff.decision == Signoff.Decision.APPROVE and until is not None and until <= now
+            else None
+        )
+        approvals.append(
+            Approval(
+                signoff,
+                _approval_state(role, signoff, now),
+                signoff.stale_notified_at,
+                expired_at=expired,
+                policy=role.policy,
+                progress=role.progress,
+            )
+        )
     final = (
         plan.packets.filter(kind=ReadinessPacket.Kind.FINAL, status=ReadinessPacket.Status.READY)
         .order_by("-revision")

@@ -72,6 +72,7 @@ def decide(
     missing_roles: list[str],
     stale_roles: list[str],
     rejected_roles: list[str] = (),
+    expired_roles: list[str] = (),
 ) -> tuple[str, list[str]]:
     """The rule, over values the caller has loaded: the decision and its reasons, the most
     decisive reason first. `threshold` is already the gate's (`gate_threshold`)."""
@@ -96,12 +97,16 @@ def decide(
         reasons.append(f"Readiness is in the band “{band_title}”.")
     if rejected_roles:
         reasons.append(f"Rejected by {_names(list(rejected_roles))}.")
-    waiting = [name for name in missing_roles if name not in rejected_roles]
+    waiting = [
+        name for name in missing_roles if name not in rejected_roles and name not in expired_roles
+    ]
     if waiting:
         reasons.append(f"Waiting for sign-off: {_names(waiting)}.")
     if stale_roles:
         reasons.append(f"Signatures made stale by later changes: {_names(stale_roles)}.")
-    if not signed_off and not (waiting or stale_roles or rejected_roles):
+    if expired_roles:
+        reasons.append(f"Approvals expired under the role's policy: {_names(list(expired_roles))}.")
+    if not signed_off and not (waiting or stale_roles or rejected_roles or expired_roles):
         reasons.append("The plan is not signed off on its current content.")
     if reasons:
         return NO_GO, reasons
@@ -173,18 +178,26 @@ def plan_decision(plan: DeploymentPlan) -> Decision:
     sections = snapshot.sections(plan)
     state = signoff_state(plan, sections)
     result = readiness(plan)
-    missing, stale, rejected = [], [], []
+    missing, stale, rejected, expired = [], [], [], []
     for role in state.roles:
         title = role.requirement.title
+        # A team's role says how far it is from its quorum: "Security Officer: 1 of 2
+        # approvals" (expired approvals are not among them).
+        name = f"{title}: {role.progress}" if role.is_team else title
         if role.state == "rejected":
             rejected.append(title)
             missing.append(title)
         elif not role.requirement.required:
             continue
         elif role.state == "stale":
-            stale.append(title)
+            stale.append(name)
+        elif role.state == "expired":
+            # Not approved: among the missing roles for callers that read those, and a
+            # reason of its own.
+            expired.append(name)
+            missing.append(name)
         elif role.state != "approved":
-            missing.append(title)
+            missing.append(name)
     if not state.documentation_complete:
         missing.append(DOCUMENTATION_SIGNOFF)
     blockers = [item.text for item in result.blockers]
@@ -201,6 +214,7 @@ def plan_decision(plan: DeploymentPlan) -> Decision:
         missing_roles=missing,
         stale_roles=stale,
         rejected_roles=rejected,
+        expired_roles=expired,
     )
     return Decision(
         plan_id=plan.pk,

@@ -182,8 +182,12 @@ class RoleState:
 
     @property
     def progress(self) -> str:
-        """How far the role is from its quorum."""
-        return f"{len(self.approvals)} of {self.quorum} approval{'s' if self.quorum != 1 else ''}"
+        """How far the role is from its quorum ("1 of 2 approvals"; past it, "5 approvals, 2
+        needed")."""
+        count = len(self.approvals)
+        if count > self.quorum:
+            return f"{count} approvals, {self.quorum} needed"
+        return f"{count} of {self.quorum} approval{'s' if self.quorum != 1 else ''}"
 
     @property
     def label(self) -> str:
@@ -198,7 +202,10 @@ class RoleState:
             return f"{self.progress}: needs {self.quorum - len(self.approvals)} more"
         if self.state == "expired":
             days = self.requirement.approval_days
-            return f"Expired: approvals count for {days} day{'s' if days != 1 else ''}"
+            expired = f"Expired: approvals count for {days} day{'s' if days != 1 else ''}"
+            return f"{expired} ({self.progress})" if self.is_team else expired
+        if self.state == "missing" and self.is_team:
+            return f"Not signed: {self.progress}"
         if self.state == "approved" and self.is_team:
             return f"Approved ({self.progress})"
         return {

@@ -117,5 +117,5 @@ def test_the_overview_costs_the_same_queries_with_one_team_or_five(
     url = reverse("planning:plan_detail", args=[plan.pk])
     client.get(url)
     # As tests/checklists/test_views.py pins it for an editor, and the plan's teams.
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(21):
         assert client.get(url).status_code == 200

@@ -6,14 +6,17 @@ import datetime
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from planning import services as planning_services
 from signoffs import selectors, services
+from signoffs.decision import plan_decision
 from signoffs.models import Signoff
 from tests.conftest import ROLES
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_plan
 from tests.signoffs.test_signoffs import move, ready_to_sign, reauthenticated, sign
 from truststream import services as account_services
 from truststream.models import Notification
@@ -358,3 +361,92 @@ def test_only_the_holder_names_a_deputy_in_the_page(plan, owner, holders, deputy
     assert officer.post(url, data).status_code == 302
     page = client_for(deputy).get(reverse("signoffs:signoffs", args=[plan.pk])).content.decode()
     assert "Review and sign on behalf of" in page
+
+
+def test_the_gates_reasons_say_how_far_a_team_role_is_from_its_quorum(quorum_plan, security_team):
+    plan, people = quorum_plan, members(security_team)
+    services.role_policy_set(
+        requirement=plan.roles.get(role="security_officer"),
+        team=security_team,
+        quorum=2,
+        approval_days=30,
+    )
+    start = timezone.now()
+    sign(plan, "security_officer", people["alice"])
+    decision = plan_decision(plan)
+    assert decision.decision == "no-go"
+    assert "Waiting for sign-off: Security Officer: 1 of 2 approvals." in decision.reasons
+    assert decision.missing_roles == ["Security Officer: 1 of 2 approvals"]
+
+    sign(plan, "security_officer", people["bob"])
+    plan.refresh_from_db()
+    assert not any("Security Officer" in reason for reason in plan_decision(plan).reasons)
+
+    # Expired approvals count as none: the role is back to 0 of 2, for its own reason.
+    with time_machine.travel(start + datetime.timedelta(days=30, minutes=1), tick=False):
+        services.after_plan_change(plan_id=plan.pk)
+        plan.refresh_from_db()
+        decision = plan_decision(plan)
+        assert decision.decision == "no-go"
+        assert (
+            "Approvals expired under the role's policy: Security Officer: 0 of 2 approvals."
+            in decision.reasons
+        )
+        assert not any(reason.startswith("Waiting for sign-off") for reason in decision.reasons)
+        assert decision.missing_roles == ["Security Officer: 0 of 2 approvals"]
+
+
+# Query counts.
+
+
+def team_plan(owner, editor, teams: dict[str, int]):
+    """A plan awaiting sign-off whose roles `teams` (role: team size) are each held by a team of
+    that size with a quorum of two, every member but the last having approved."""
+    plan = make_plan(owner, title=f"Teams {sorted(teams)}")
+    planning_services.membership_add(plan=plan, actor=owner, email=editor.email, role="editor")
+    ready_to_sign(plan, owner, editor)
+    admin = UserFactory(is_staff=True)
+    for role, size in teams.items():
+        team = account_services.team_create(actor=admin, name=f"Team {role} {plan.pk}")
+        for _ in range(size):
+            person = UserFactory()
+            account_services.team_member_add(
+                team=team, actor=admin, email=person.email, role="member"
+            )
+        planning_services.plan_team_add(plan=plan, actor=owner, team=team, role="viewer")
+        services.role_policy_set(requirement=plan.roles.get(role=role), team=team, quorum=2)
+    for requirement in plan.roles.filter(team=None):
+        person = UserFactory()
+        planning_services.membership_add(plan=plan, actor=owner, email=person.email, role="viewer")
+        services.role_assign(requirement=requirement, assignee=person)
+    move(plan, "in_progress")
+    move(plan, "awaiting_signoff")
+    for role in teams:
+        team = plan.roles.get(role=role).team
+        for membership in list(team.memberships.select_related("user"))[:-1]:
+            sign(plan, role, membership.user, decision="approve")
+    return plan
+
+
+def test_the_signoff_page_costs_the_same_queries_with_more_teams_and_members(
+    owner, editor, client_for
+):
+    """One team role of three members, or two team roles of six: the same queries, none per
+    team, member or signature."""
+    small = team_plan(owner, editor, {"security_officer": 3})
+    large = team_plan(owner, editor, {"security_officer": 6, "business_owner": 6})
+    assert Signoff.objects.filter(plan=small).count() == 2
+    assert Signoff.objects.filter(plan=large).count() == 10
+    client = client_for(owner)
+    counts = []
+    for plan in (small, large):
+        url = reverse("signoffs:signoffs", args=[plan.pk])
+        client.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(url)
+        assert page.status_code == 200
+        # Past the quorum, the page counts the approvals against it.
+        expected = "Approved (2 of 2 approvals)" if plan == small else "5 approvals, 2 needed"
+        assert expected in page.content.decode()
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
