@@ -37,7 +37,7 @@ and by the offline verifier (`truststream.verify_packet`).
 
 import re
 
-from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
 from pyhanko.sign.diff_analysis import (
     DiffPolicy,
@@ -83,7 +83,7 @@ class ArchivalUpdatesOnly(DiffPolicy):
             return self.apply(base, last)
         except SuspiciousModification as error:
             return error
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
+        except (misc.PdfError, KeyError, TypeError, ValueError, AttributeError) as error:
             # A file shaped unlike anything pyHanko writes: not an archival update.
             return SuspiciousModification(f"An update after the signature is malformed: {error}")
 
@@ -112,7 +112,7 @@ def same(old: generic.PdfObject, new: generic.PdfObject) -> bool:
         return (
             isinstance(new, generic.ArrayObject)
             and len(old) == len(new)
-            and all(same(a, b) for a, b in zip(list.__iter__(old), list.__iter__(new), strict=True))
+            and all(same(a, b) for a, b in zip(_items(old), _items(new), strict=True))
         )
     strings = (generic.TextStringObject, generic.ByteStringObject)
     if isinstance(old, strings):
@@ -123,6 +123,11 @@ def same(old: generic.PdfObject, new: generic.PdfObject) -> bool:
 def _same_entries(old, new, *, except_for=frozenset()) -> bool:
     keys = (set(old) | set(new)) - except_for
     return all(key in old and key in new and same(_raw(old, key), _raw(new, key)) for key in keys)
+
+
+def _items(array) -> list:
+    """The array's entries as written (a reference is not followed)."""
+    return list(list.__iter__(array))
 
 
 def _raw(dictionary, key):
@@ -263,11 +268,11 @@ class _Update:
             and _same_entries(old_form, form, except_for=ACROFORM_ENTRIES)
         ):
             _refused(f"Revision {self.new.revision} changes the form's settings.")
-        old_fields = list(list.__iter__(_raw(old_form, "/Fields") or generic.ArrayObject()))
+        old_fields = _items(_raw(old_form, "/Fields") or generic.ArrayObject())
         fields = _raw(form, "/Fields")
         if not isinstance(fields, generic.ArrayObject):
             _refused(f"Revision {self.new.revision} writes a form without its list of fields.")
-        fields = list(list.__iter__(fields))
+        fields = _items(fields)
         if len(fields) < len(old_fields) or not all(
             same(a, b) for a, b in zip(old_fields, fields, strict=False)
         ):
@@ -327,7 +332,7 @@ class _Update:
                 isinstance(before, generic.ArrayObject) and isinstance(after, generic.ArrayObject)
             ):
                 continue
-            before, after = list(list.__iter__(before)), list(list.__iter__(after))
+            before, after = _items(before), _items(after)
             appended = after[len(before) :]
             if (
                 len(after) >= len(before)
