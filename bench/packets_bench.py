@@ -3,7 +3,10 @@ render in the worker for a plan of the guide's size and for one ten times larger
 WeasyPrint's own time for the same HTML (untagged and tagged), with the peak memory of the
 render and the time `truststream.verify_packet` takes to check the result; then the cost of
 signing the same rendering at PAdES B-B, B-T and B-LTA with a CA-issued certificate, against
-the tests' certomancer PKI and timestamp authority served on loopback (tests/pki).
+the tests' certomancer PKI and timestamp authority served on loopback (tests/pki), and of
+checking each: `verify_packet` in this process, and `pdfsign.check` (the verify page's check,
+in a process of its own). Once per plan, the B-LTA file is also checked with pyHanko's
+standard difference analysis, which the checks used before `truststream.pdfupdates`.
 
     make bench
     python -m truststream.embedded exec -- .venv/bin/python bench/packets_bench.py
@@ -29,6 +32,7 @@ django.setup()
 from django.db import connection
 from django.test import Client
 from django.test.utils import override_settings, setup_test_environment
+from pyhanko.keys import load_certs_from_pemder_data
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 PROFILES = ("B-B", "B-T", "B-LTA")
@@ -145,12 +149,15 @@ def bench_render(owner, plan) -> dict:
         "sign": [],
         **{f"sign {profile}": [] for profile in PROFILES},
         **{f"size {profile}": [] for profile in PROFILES},
+        **{f"verify {profile}": [] for profile in PROFILES},
+        **{f"check {profile}": [] for profile in PROFILES},
+        "standard diff": [],
         "verify": [],
         "peak": [],
         "pages": [],
         "size": [],
     }
-    for _ in range(ROUNDS):
+    for round_ in range(ROUNDS):
         packet = services.packet_request(plan=plan, requested_by=owner, kind="draft")
         ReadinessPacket.objects.filter(pk=packet.pk).update(status="queued", file="", sha256="")
         peak_reset()
@@ -198,6 +205,7 @@ def bench_render(owner, plan) -> dict:
                 signed = pdfsign.sign(pdf, reason="bench")
                 stages[f"sign {profile}"].append(time.perf_counter() - started)
                 stages[f"size {profile}"].append(len(signed) - len(pdf))
+                bench_checks(signed, profile, stages, standard=round_ == 0)
         # The offline check a reader runs on the stored packet (in this process: the command
         # adds Python's start-up and its imports, about a second).
         with packet.file.open("rb") as stored, tempfile.NamedTemporaryFile(suffix=".pdf") as copy:
@@ -213,6 +221,43 @@ def bench_render(owner, plan) -> dict:
     return {key: statistics.median(values) for key, values in stages.items()}
 
 
+def bench_checks(signed: bytes, profile: str, stages: dict, *, standard: bool) -> None:
+    """Check a packet signed at `profile` as a reader (`verify_packet`, in this process) and as
+    the verify page (`pdfsign.check`, a process of its own) do; and with pyHanko's standard
+    difference analysis when `standard` and the file has updates after its signature."""
+    from signoffs import pdfsign
+    from truststream import verify_packet
+
+    with tempfile.TemporaryDirectory() as folder:
+        path, root = Path(folder) / "packet.pdf", Path(folder) / "root.pem"
+        path.write_bytes(signed)
+        root.write_bytes(_PKI["served"].certificate("root"))
+        started = time.perf_counter()
+        report = verify_packet.verify(path, [root], 2**26)
+        stages[f"verify {profile}"].append(time.perf_counter() - started)
+        assert report.exit_code == 0, [c for c in report.checks if not c.ok]
+    started = time.perf_counter()
+    check = pdfsign.check(signed)
+    stages[f"check {profile}"].append(time.perf_counter() - started)
+    assert check.valid and check.level == profile, check.summary
+    if standard and profile == "B-LTA":
+        import io
+
+        from pyhanko.pdf_utils.reader import PdfFileReader
+        from pyhanko.sign.validation import validate_pdf_signature
+        from pyhanko_certvalidator import ValidationContext
+
+        reader = PdfFileReader(io.BytesIO(signed))
+        roots = list(load_certs_from_pemder_data(_PKI["served"].certificate("root")))
+        started = time.perf_counter()
+        status = validate_pdf_signature(
+            reader.embedded_regular_signatures[0],
+            ValidationContext(trust_roots=roots, allow_fetching=False),
+        )
+        stages["standard diff"].append(time.perf_counter() - started)
+        assert status.modification_level is not None
+
+
 def main() -> None:
     import logging
     import tempfile
@@ -223,7 +268,7 @@ def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     setup_test_environment()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    rows, signing_rows = [], []
+    rows, signing_rows, checking_rows = [], [], []
     pki_folder = tempfile.TemporaryDirectory()
     _PKI["served"] = pki.start(Path(pki_folder.name))
     try:
@@ -250,6 +295,14 @@ def main() -> None:
                 )
                 + " |"
             )
+            checking_rows.append(
+                f"| {label} | "
+                + " | ".join(
+                    f"{render[f'verify {p}'] * 1000:.0f} ms, {render[f'check {p}']:.2f} s"
+                    for p in PROFILES
+                )
+                + f" | {render['standard diff']:.1f} s |"
+            )
     finally:
         _PKI["served"].stop()
         pki_folder.cleanup()
@@ -266,6 +319,13 @@ def main() -> None:
     print("| plan | " + " | ".join(f"PAdES {p}" for p in PROFILES) + " |")
     print("|---|" + "---|" * len(PROFILES))
     print("\n".join(signing_rows))
+    print(
+        "\nChecking them: verify_packet in process, pdfsign.check (the verify page, a process "
+        "of its own); the B-LTA file with pyHanko's standard analysis\n"
+    )
+    print("| plan | " + " | ".join(f"PAdES {p}" for p in PROFILES) + " | B-LTA, standard |")
+    print("|---|" + "---|" * (len(PROFILES) + 1))
+    print("\n".join(checking_rows))
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@
 line of JSON; TRUST is a PEM file of the roots the signature and its timestamps chain to. A
 crafted file can make a PDF reader loop or allocate for a long time; in its own process
 the check is killed when it takes too long and cannot take more than MEMORY_BYTES, and the web
-process that asked stays free. This module imports neither Django nor the project's settings,
-so that the process starts quickly.
+process that asked stays free. This module reads no Django settings and sets up no Django, so
+that the process starts quickly; what may follow the signature is `truststream.pdfupdates`'s
+rule, the one the offline verifier applies.
 """
 
 import json
@@ -38,6 +39,8 @@ def inspect(pdf_path: str, cert_path: str, trust_path: str = "") -> dict:
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
+    from truststream.pdfupdates import POLICY
+
     with open(pdf_path, "rb") as handle:
         # Anything a crafted file makes the reader or the validator raise means "not a valid
         # signature of ours", never a failed request.
@@ -55,9 +58,9 @@ def inspect(pdf_path: str, cert_path: str, trust_path: str = "") -> dict:
         # Nothing is fetched: what the file carries, and the roots given, decide.
         context = ValidationContext(extra_trust_roots=roots, allow_fetching=False)
         try:
-            status = validate_pdf_signature(signatures[0], context)
+            status = validate_pdf_signature(signatures[0], context, diff_policy=POLICY)
             timestamps_hold = all(
-                validate_pdf_timestamp(s, context).intact
+                validate_pdf_timestamp(s, context, diff_policy=POLICY).intact
                 for s in reader.embedded_signatures
                 if s.sig_object_type == "/DocTimeStamp"
             )

@@ -295,9 +295,6 @@ def signing_with(local_pki, settings):
         for name, value in local_pki.signing_settings().items():
             setattr(settings, name, value)
         settings.PACKET_SIGNATURE_PROFILE = profile
-        # Checking a B-LT or B-LTA packet walks its structure tree once per update (about 30 s
-        # on an idle 2-core machine), beyond the verify page's limit on a loaded one.
-        settings.PACKET_VERIFY_SECONDS = 240
         return local_pki
 
     return configure

@@ -13,8 +13,9 @@ mismatch (a broken or untrusted signature, content added after signing, a digest
 agree); 2 the file cannot be read as a packet; 3 everything checks out but no --trust was given,
 so the file is intact and consistent but nothing says who signed it.
 
-Only the core's pure `truststream.canonical` is imported from the project: the digests are the
-very functions the server uses. docs/verifying-packets.md explains the checks.
+Only the core's pure `truststream.canonical` and `truststream.pdfupdates` are imported from the
+project: the digests are the very functions the server uses, and what may follow the signature
+is the rule the server applies. docs/verifying-packets.md explains the checks.
 """
 
 import argparse
@@ -172,9 +173,11 @@ def _timestamp_detail(status, what: str, roots: list) -> tuple[bool, str]:
 
 def _check_signature(report: Report, reader, roots: list):
     """The packet's signature and its timestamps; returns the signature, or None."""
-    from pyhanko.sign.diff_analysis import ModificationLevel
+    from pyhanko.sign.diff_analysis import ModificationLevel, SuspiciousModification
     from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
     from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+    from truststream import pdfupdates
 
     signatures = reader.embedded_regular_signatures
     if len(signatures) != 1:
@@ -187,6 +190,7 @@ def _check_signature(report: Report, reader, roots: list):
             signature,
             signer_validation_context=_validation_context(reader, roots),
             ts_validation_context=_validation_context(reader, roots),
+            diff_policy=pdfupdates.POLICY,
         )
     except Exception as error:
         report.add("signature", False, f"The signature cannot be validated: {error}")
@@ -216,7 +220,9 @@ def _check_signature(report: Report, reader, roots: list):
         and level <= ModificationLevel.LTA_UPDATES
     )
     if not whole:
-        detail = "Content was added to the file after it was signed."
+        found = status.diff_result
+        why = f" {found}" if isinstance(found, SuspiciousModification) else ""
+        detail = "Content was added to the file after it was signed." + why
     elif status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
         detail = "The signature covers the whole file."
     else:
@@ -232,7 +238,9 @@ def _check_signature(report: Report, reader, roots: list):
     for stamp in reader.embedded_timestamp_signatures:
         try:
             stamp_status = validate_pdf_timestamp(
-                stamp, validation_context=_validation_context(reader, roots)
+                stamp,
+                validation_context=_validation_context(reader, roots),
+                diff_policy=pdfupdates.POLICY,
             )
             ok, detail = _timestamp_detail(stamp_status, "Document timestamp", roots)
         except Exception as error:
@@ -349,12 +357,17 @@ def _check_roles(report: Report, data: dict, final: bool) -> None:
 
 def _check_content(report: Report, reader, signature) -> None:
     # What the signature covers is read from the revision it signed, so nothing added after it
-    # (even an allowed timestamp) can stand in for the printed digest or the snapshot.
+    # (even an allowed timestamp) can stand in for the printed digest or the snapshot. The
+    # references in a revision's trailer resolve in the file's last revision: each is looked up
+    # through that revision's resolver instead.
     if signature is not None:
-        view = reader.get_historical_resolver(signature.signed_revision).trailer_view
+        revision = reader.get_historical_resolver(signature.signed_revision)
     else:
-        view = reader.trailer_view
-    facts = _keywords(_entry(view, "/Info"))
+        revision = reader.get_historical_resolver(reader.xrefs.total_revisions - 1)
+    info = dict.get(revision.trailer_view, "/Info")
+    if hasattr(info, "reference"):
+        info = revision(info.reference)
+    facts = _keywords(info)
     if not facts:
         report.add("packet", False, "This PDF is not a TrustStram readiness packet.")
         return
@@ -363,7 +376,7 @@ def _check_content(report: Report, reader, signature) -> None:
         revision=facts.get("revision"),
         kind=facts.get("kind"),
     )
-    raw = _attachment(view["/Root"], ATTACHMENT_NAME)
+    raw = _attachment(revision.root, ATTACHMENT_NAME)
     if raw is None:
         report.add("snapshot", False, f"The packet has no attached {ATTACHMENT_NAME}.")
         return

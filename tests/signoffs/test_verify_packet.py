@@ -28,6 +28,7 @@ from checklists.models import ChecklistItem
 from signoffs import packets, pdfsign, services
 from tests.conftest import ROLES
 from tests.signoffs.test_packets import pdf_of, ready, signed_off, texts
+from truststream import canonical
 
 # The command runs as a reader of the packet would run it: none of the server's environment.
 SERVER_ONLY = ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "SECRET_KEY")
@@ -89,8 +90,11 @@ def test_a_final_packet_verifies_offline_and_names_every_approval(
     signed_off(plan, owner, editor, holders)
     packet = ready(services.packet_request(plan=plan, requested_by=owner, kind="final").pk)
     path = write(tmp_path, "final.pdf", pdf_of(packet))
-    # The digest the command reads from the document information is the one printed on it.
-    assert packet.content_digest in "".join(texts(pdf_of(packet))).replace("\n", "")
+    # The digest the command reads from the document information is the one printed on it,
+    # and the packet's verification page says how to run the command.
+    printed = "".join("".join(texts(pdf_of(packet))).split())
+    assert packet.content_digest in printed
+    assert "python-mtruststream.verify_packetpacket.pdf--trustpacket-cert.pem" in printed
 
     done = verify(path, "--trust", instance_certificate())
     assert done.returncode == 0, done.stdout + done.stderr
@@ -269,6 +273,23 @@ def test_a_changed_byte_or_a_swapped_snapshot_is_a_mismatch(
     assert "I approve anything\ufffdok    plan digest  \ufffd[2KAll is well." in done.stdout
     # Without --trust the digest alone still refuses it.
     assert verify(output).returncode == 1
+
+    # Signed with the instance's own key and with the plan digest of its snapshot (as a fault of
+    # the server would make it), but one approval's recorded section digest is not its section's.
+    inconsistent = copy.deepcopy(packet.snapshot)
+    recorded = next(
+        role["signature"] for role in inconsistent["signoffs"]["roles"] if role["signature"]
+    )
+    recorded["section_digests"][next(iter(recorded["section_digests"]))] = "0" * 64
+    packet.snapshot, packet.content_digest = inconsistent, canonical.revision_digest(inconsistent)
+    html = packets.packet_html(packet, audit_rows=[], audit_total=0, signature_profile="B-B")
+    signed = pdfsign.sign(packets.render_pdf(html, inconsistent), reason="inconsistent")
+    done = verify(write(tmp_path, "inconsistent.pdf", signed), "--trust", instance_certificate())
+    assert done.returncode == 1, done.stdout + done.stderr
+    for check in ("signature", "signer", "coverage", "plan digest"):
+        assert f"ok    {check}" in done.stdout, check
+    assert "FAIL  approvals" in done.stdout
+    assert "its section digests disagree with its digest" in done.stdout
 
     # An update appended after the signature: the document's language changed.
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))

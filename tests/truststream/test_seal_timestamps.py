@@ -73,6 +73,23 @@ def test_a_rewrite_of_history_with_full_database_access_is_caught_by_the_token(p
     assert audit.verify(plan.pk) == (2, None)
 
 
+def test_a_token_on_the_newest_seal_alone_catches_a_rewrite_of_what_earlier_seals_cover(
+    plan, signing_with
+):
+    signing_with("B-LTA")
+    _seal(plan, "first sign-off")
+    newest = _seal(plan, "second sign-off")
+    # Only the newest seal has a token: it covers the whole chain before it.
+    audit.seal_timestamp(seal_id=newest.pk)
+    assert audit.verify(plan.pk) == (2, None)
+
+    _rewrite_history(plan.pk)  # an event of the first seal's
+    with pytest.raises(
+        CommandError, match=r"seal 2 .*its timestamp of .* does not hold .*was rewritten since"
+    ):
+        call_command("verify_audit", "--plan", str(plan.pk))
+
+
 def test_verify_audit_names_the_newest_token(plan, signing_with, capsys):
     signing_with("B-LTA")
     seal = _seal(plan, "a sign-off")
