@@ -241,11 +241,12 @@ def test_a_packet_request_after_a_change_reads_the_trail_in_few_queries(
 ):
     """The seal marks every event table in one query and chains only the tables with events
     since the last seal (61 queries before, one per table for each); the packet's
-    contents are read once. The chain still verifies."""
+    contents are read once, with the score history (three queries: the scores, the approvals,
+    the plan's entries into "signed off"). The chain still verifies."""
     services.packet_request(plan=plan, requested_by=owner, kind="draft")
     item = ChecklistItem.objects.get(plan=plan, text="Firewall rules configured")
     checklist_services.item_set_state(item=item, actor=editor, state="passed", version=1)
-    with django_assert_num_queries(28):
+    with django_assert_num_queries(31):
         services.packet_request(plan=plan, requested_by=owner, kind="draft")
     assert audit.verify(plan.pk) == (2, None)
 
