@@ -4,6 +4,7 @@ from django import forms
 
 from planning.models import EARLIEST, LATEST, DeploymentPlan
 from reports.models import AuditorExport
+from truststream.models import Team
 
 
 class DateInput(forms.DateInput):
@@ -18,8 +19,16 @@ class PortfolioFilterForm(forms.Form):
         required=False, choices=[("", "Any status"), *DeploymentPlan.Status.choices]
     )
     at_risk = forms.BooleanField(label="At risk only", required=False)
-    # Teams (issue 15) add a `team` choice here once they exist; the page shows the field only
-    # when the form has it, and `reports.selectors.portfolio_plans` takes it as a filter.
+    team = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A filter by team only where there are teams; their list is read once, here.
+        teams = list(Team.objects.order_by("name").values_list("slug", "name"))
+        if teams:
+            self.fields["team"].choices = [("", "Any team"), *teams]
+        else:
+            del self.fields["team"]
 
 
 def two_years_after(start: datetime.date) -> datetime.date:

@@ -131,11 +131,15 @@ def portfolio_plans(
     environment: str = "",
     status: str = "",
     at_risk: bool = False,
+    team: str = "",
 ) -> QuerySet[DeploymentPlan]:
     """The active plans the user may see (planning's rule: their memberships), soonest
     go-live first. With `at_risk`, only those whose go-live is within `AT_RISK_DAYS` or past
     and that are neither deployed nor cancelled; whether each is `go` is for the rows to say."""
     plans = plans_for_user(user, environment=environment, status=status)
+    if team:
+        # The plans the team (by its slug) is a member of, among those the user may see.
+        plans = plans.filter(plan_teams__team__slug=team)
     if at_risk:
         plans = plans.filter(
             target_go_live__lte=today + datetime.timedelta(days=AT_RISK_DAYS)
@@ -172,11 +176,12 @@ def portfolio(
     environment: str = "",
     status: str = "",
     at_risk: bool = False,
+    team: str = "",
 ) -> tuple[Page, list[PortfolioRow]]:
     """One page of the portfolio. At risk depends on each plan's readiness and approvals, so
     that filter reads the rows of every candidate (few: a week's go-lives) before paging."""
     plans = portfolio_plans(
-        user, today=today, environment=environment, status=status, at_risk=at_risk
+        user, today=today, environment=environment, status=status, at_risk=at_risk, team=team
     )
     if at_risk:
         rows = [row for row in portfolio_rows(plans, today=today) if row.at_risk]

@@ -18,6 +18,7 @@ from planning.models import Task
 from reports import charts
 from tests.factories import UserFactory, make_plan
 from tests.signoffs.test_packets import signed_off
+from truststream import services as account_services
 
 URL = reverse("reports:portfolio")
 CSV_URL = reverse("reports:portfolio_csv")
@@ -134,6 +135,22 @@ def test_filters_by_environment_and_status(owner, client_for):
     assert client_for(owner).get(URL, {"status": "nonsense", "page": "x"}).status_code == 200
 
 
+def test_filters_by_team_once_there_are_teams(owner, client_for):
+    platform = make_plan(owner, title="Platform's plan")
+    make_plan(owner, title="Nobody's team")
+    assert 'name="team"' not in client_for(owner).get(URL).content.decode()
+
+    team = account_services.team_create(actor=owner, name="Platform")
+    services.plan_team_add(plan=platform, actor=owner, team=team, role="viewer")
+    page = client_for(owner).get(URL).content.decode()
+    assert 'name="team"' in page and ">Platform</option>" in page
+    rows = rows_of(client_for(owner).get(CSV_URL, {"team": "platform"}))
+    assert [row["Plan"] for row in rows] == ["Platform's plan"]
+    part = client_for(owner).get(URL, {"team": "platform"}, headers={"HX-Request": "true"})
+    assert "Platform&#x27;s plan" in part.content.decode()
+    assert "Nobody&#x27;s team" not in part.content.decode()
+
+
 def test_the_csv_is_quoted_and_safe_for_spreadsheets(owner, client_for):
     make_plan(
         owner, title='=HYPERLINK("http://evil.example","Click"), "quoted"', release_version="+1"
@@ -202,8 +219,9 @@ def test_the_page_costs_the_same_queries_whatever_the_number_of_plans(
 
 # The user (1; the session is in the cache), the paginator's count and the page of plans (2),
 # playbooks, current scores and blocking items (3), blocked tasks (1), missing sign-offs (3),
-# the trend's definitions and scores (2), the notifications' unread count (1).
-EXPECTED_QUERIES = 13
+# the trend's definitions and scores (2), the notifications' unread count (1), the teams for
+# the team filter (1).
+EXPECTED_QUERIES = 14
 
 
 def test_the_bulk_readiness_is_the_matrixs(plan, owner, editor):
