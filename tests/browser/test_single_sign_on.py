@@ -118,3 +118,39 @@ def test_an_unverified_email_is_refused_with_a_reason(new_page, single_sign_on):
     assert not SocialAccount.objects.exists()
     page.goto("/plans/")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_an_account_without_a_password_signs_after_signing_in_through_the_provider_again(
+    new_page, single_sign_on, plan, owner
+):
+    """Signing needs a fresh re-authentication. An account made through single sign-on has no
+    password: the sign page sends it through the provider again, which is asked to ask for the
+    credentials anew (prompt=login), and back, where a one-time proof lets it sign."""
+    from planning import services as planning_services
+    from signoffs import services as signoff_services
+    from signoffs.models import Signoff
+
+    page = new_page()
+    sign_in_through_provider(page, "alice")
+    expect(page.get_by_role("heading", name="Deployment plans")).to_be_visible()
+    alice = get_user_model().objects.get(email="alice@example.com")
+    assert not alice.has_usable_password()
+    planning_services.membership_add(plan=plan, actor=owner, email=alice.email, role="viewer")
+    officer = plan.roles.get(role="security_officer")
+    signoff_services.role_assign(requirement=officer, assignee=alice)
+
+    authorizations = []
+    page.on("request", lambda r: "/auth?" in r.url and authorizations.append(r.url))
+    page.goto(f"/plans/{plan.pk}/signoffs/security_officer/sign/")
+    # allauth asks before it leaves for the provider; the provider asks for the password again.
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Test identity provider")).to_be_visible()
+    page.get_by_label("Login").fill("alice")
+    page.get_by_label("Password").fill(sso.PASSWORD)
+    page.get_by_role("button", name="Sign in to the provider").click()
+
+    assert parse_qs(urlparse(authorizations[-1]).query)["prompt"] == ["login"]
+    page.get_by_label("Approve").check()
+    page.get_by_role("button", name="Sign", exact=True).click()
+    expect(page.locator("#role-security_officer")).to_contain_text("Approved")
+    assert Signoff.objects.get(signer=alice).decision == "approve"

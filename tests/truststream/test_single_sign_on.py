@@ -64,3 +64,70 @@ def test_sso_only_lets_only_superusers_sign_in_with_a_password(
             response.content.decode()
         )
     assert get_user_model().objects.count() == 1
+
+
+# Re-authentication of an account without a password: through the provider, proven once.
+
+
+@pytest.fixture
+def sso_user(db, settings):
+    from allauth.socialaccount.models import SocialAccount
+
+    settings.SOCIALACCOUNT_PROVIDERS = oidc_providers(
+        "https://idp.example.com", "client", "secret", "Sign in with Example SSO", ["openid"]
+    )
+    user = UserFactory(username="sid")
+    user.set_unusable_password()
+    user.save()
+    SocialAccount.objects.create(user=user, provider="sso", uid="sid")
+    return user
+
+
+def _request(user, query: str = "", signed_in_through_provider: bool = True):
+    import time
+
+    from django.contrib.sessions.backends.cache import SessionStore
+    from django.test import RequestFactory
+
+    request = RequestFactory().get(f"/plans/1/signoffs/security_officer/sign/{query}")
+    request.user = user
+    request.session = SessionStore()
+    if signed_in_through_provider:
+        request.session["account_authentication_methods_user"] = str(user.pk)
+        request.session["account_authentication_methods"] = [
+            {"method": "socialaccount", "at": time.time(), "provider": "sso", "uid": "sid"}
+        ]
+    return request
+
+
+def test_an_account_without_a_password_is_sent_through_its_provider_with_prompt_login(sso_user):
+    from urllib.parse import parse_qs, urlparse
+
+    from truststream.accounts import reauthentication_url
+
+    url = reauthentication_url(_request(sso_user), "/plans/1/signoffs/security_officer/sign/")
+    query = parse_qs(urlparse(url).query)
+    assert urlparse(url).path == "/accounts/oidc/sso/login/"
+    assert query["auth_params"] == ["prompt=login"]
+    assert query["next"][0].startswith("/plans/1/signoffs/security_officer/sign/?reauthenticated=")
+
+
+def test_only_the_one_time_proof_of_a_requested_sign_in_counts(sso_user):
+    from urllib.parse import parse_qs, urlparse
+
+    from truststream.accounts import reauthentication_url
+
+    sign = "/plans/1/signoffs/security_officer/sign/"
+    # Signed in through the provider a minute ago, but not because we asked: not enough.
+    assert reauthentication_url(_request(sso_user), sign) is not None
+    url = reauthentication_url(_request(sso_user), sign)
+    back = parse_qs(urlparse(url).query)["next"][0]
+    proof = back.split("?", 1)[1]
+    # Back with the proof after signing in through the provider: it counts, once.
+    assert reauthentication_url(_request(sso_user, f"?{proof}"), sign) is None
+    assert reauthentication_url(_request(sso_user, f"?{proof}"), sign) is not None
+    # A proof without the provider's sign-in in this session does not count either.
+    url = reauthentication_url(_request(sso_user), sign)
+    proof = parse_qs(urlparse(url).query)["next"][0].split("?", 1)[1]
+    late = _request(sso_user, f"?{proof}", signed_in_through_provider=False)
+    assert reauthentication_url(late, sign) is not None
