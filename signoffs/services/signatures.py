@@ -42,7 +42,7 @@ def meaning(requirement: SignoffRequirement, decision: str, on_behalf_of=None) -
     return f"I {verb} this plan for {environment} deployment as {requirement.title}{deputy}"
 
 
-def _check_signer(plan: DeploymentPlan, requirement: SignoffRequirement, signer):
+def _check_signer(plan: DeploymentPlan, requirement: SignoffRequirement, signer, sections: dict):
     """Nobody signs for somebody else, and one person counts for one role of a plan. Returns
     the holder a deputy signs for (None when the signer signs in their own right)."""
     on_behalf_of = None
@@ -59,7 +59,7 @@ def _check_signer(plan: DeploymentPlan, requirement: SignoffRequirement, signer)
         raise ValidationError(
             f"You hold {held.title} on this plan, and one person counts for one role."
         )
-    for role in signoff_state(plan).roles:
+    for role in signoff_state(plan, sections).roles:
         if role.requirement.pk != requirement.pk and any(
             approval.signer_id == signer.pk for approval in role.approvals
         ):
@@ -89,14 +89,16 @@ def signoff_record(
     """
     plan = plan_lock_writable(requirement.plan)
     requirement = SignoffRequirement.objects.select_related("plan", "team").get(pk=requirement.pk)
-    on_behalf_of = _check_signer(plan, requirement, signer)
+    # One snapshot, taken under the plan's lock, serves the one-role check, the digest and its
+    # sections'.
+    sections = snapshot.sections(plan)
+    on_behalf_of = _check_signer(plan, requirement, signer, sections)
     if decision not in Signoff.Decision.values:
         raise ValidationError({"decision": "Choose approve or reject."})
     reason, comment = reason.strip(), comment.strip()
     if decision == Signoff.Decision.REJECT and not reason:
         raise ValidationError({"reason": "Say why you reject the plan."})
-    # One snapshot, taken under the plan's lock, gives both the digest and its sections'.
-    covered = snapshot.covered(snapshot.sections(plan), requirement.covers)
+    covered = snapshot.covered(sections, requirement.covers)
     current = snapshot.digest(covered)
     if seen_digest != current:
         raise ValidationError(
