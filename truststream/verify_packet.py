@@ -1,6 +1,6 @@
 """Check a readiness packet with nothing but the PDF: no database, no network, no settings.
 
-    python -m truststream.verify_packet PACKET.pdf [--trust CERT.pem ...] [--json]
+    python -m truststream.verify_packet PACKET.pdf [--trust CERT.pem ...] [--crl CRL ...] [--json]
 
 It checks the packet's PAdES signature (and its timestamps, when it has any) with pyHanko, that
 nothing but validation data and document timestamps was added after it, that the snapshot
@@ -8,10 +8,17 @@ attached to the signed file has the plan digest the packet prints, and that each
 recorded digests agree with the snapshot's sections. It prints who approved what, when, with
 which meaning, and which approvals were stale when the packet was made.
 
+Years later, when the signer's certificate has expired or the revocation data the packet carries
+is out of date, a packet with a document timestamp (PAdES B-LTA) is checked by pyHanko's AdES
+long-term procedure: the newest document timestamp is checked as of today, and the signer as of
+the time the timestamps prove. That needs current revocation data for the newest timestamp's
+authority, which no file can carry: the reader gives it with --crl.
+
 Exit codes: 0 everything checks out and the signer chains to a --trust certificate; 1 a
 mismatch (a broken or untrusted signature, content added after signing, a digest that does not
 agree); 2 the file cannot be read as a packet; 3 everything checks out but no --trust was given,
-so the file is intact and consistent but nothing says who signed it.
+so the file is intact and consistent but nothing says who signed it; 4 nothing disagrees, but a
+check could not be finished offline with what was given (current revocation data, --crl).
 
 Only the core's pure `truststream.canonical` and `truststream.pdfupdates` are imported from the
 project: the digests are the very functions the server uses, and what may follow the signature
@@ -32,7 +39,7 @@ from pathlib import Path
 
 from truststream import canonical
 
-OK, MISMATCH, UNREADABLE, UNTRUSTED = 0, 1, 2, 3
+OK, MISMATCH, UNREADABLE, UNTRUSTED, UNDECIDED = 0, 1, 2, 3, 4
 ATTACHMENT_NAME = "plan-snapshot.json"
 FORMAT_PREFIX = "truststram-readiness-packet/"
 PACKET_KEYWORD = "truststram-packet"
@@ -49,6 +56,9 @@ class Check:
     name: str
     ok: bool
     detail: str
+    # Neither passed nor failed: nothing in the file disagrees, but finishing the check needs
+    # something the reader can still give (current revocation data).
+    undecided: bool = False
 
 
 @dataclass
@@ -60,13 +70,15 @@ class Report:
     packet: dict = field(default_factory=dict)
     approvals: list[dict] = field(default_factory=list)
 
-    def add(self, name: str, ok: bool, detail: str) -> None:
-        self.checks.append(Check(name, ok, detail))
+    def add(self, name: str, ok: bool, detail: str, *, undecided: bool = False) -> None:
+        self.checks.append(Check(name, ok, detail, undecided))
 
     @property
     def exit_code(self) -> int:
-        if not all(check.ok for check in self.checks):
+        if any(not check.ok and not check.undecided for check in self.checks):
             return MISMATCH
+        if any(check.undecided for check in self.checks):
+            return UNDECIDED
         return OK if self.trusted_roots else UNTRUSTED
 
     @property
@@ -76,6 +88,8 @@ class Report:
             MISMATCH: "NOT VERIFIED: see the failed checks above.",
             UNTRUSTED: "INTACT AND CONSISTENT, signer not checked: give the issuing instance's "
             "certificate with --trust to know who signed it.",
+            UNDECIDED: "NOT DECIDED: nothing disagrees, but a check could not be finished with "
+            "what was given: see the open checks above.",
         }[self.exit_code]
 
 
@@ -149,11 +163,37 @@ def _attachment(root, name: str) -> bytes | None:
 # Checks
 
 
-def _validation_context(reader, roots: list):
+def _load_crls(paths: list[Path], max_bytes: int) -> list:
+    """Certificate revocation lists the reader fetched (DER or PEM, several to a PEM file)."""
+    from asn1crypto import crl, pem
+
+    crls = []
+    for path in paths:
+        try:
+            if path.stat().st_size > max_bytes:
+                raise ValueError(f"larger than the {max_bytes:,} bytes this tool reads")
+            data = path.read_bytes()
+            blocks = (
+                [der for _, _, der in pem.unarmor(data, multiple=True)]
+                if pem.detect(data)
+                else [data]
+            )
+            for der in blocks:
+                found = crl.CertificateList.load(der)
+                found["tbs_cert_list"]["next_update"].native  # noqa: B018 - parse it now
+                crls.append(found)
+        except OSError as error:
+            raise Unreadable(f"Cannot read the CRL {path}: {error.strerror or error}.") from error
+        except Exception as error:
+            raise Unreadable(f"{path} is not a certificate revocation list: {error}") from error
+    return crls
+
+
+def _validation_context(reader, roots: list, crls: list):
     from pyhanko.sign.validation.dss import DocumentSecurityStore, NoDSSFoundError
     from pyhanko_certvalidator import ValidationContext
 
-    kwargs = {"trust_roots": roots, "allow_fetching": False}
+    kwargs = {"trust_roots": roots, "allow_fetching": False, "crls": crls}
     try:
         # B-LT / B-LTA packets carry the certificates and revocation data in their DSS.
         return DocumentSecurityStore.read_dss(reader).as_validation_context(kwargs)
@@ -161,18 +201,126 @@ def _validation_context(reader, roots: list):
         return ValidationContext(**kwargs)
 
 
-def _timestamp_detail(status, what: str, roots: list) -> tuple[bool, str]:
-    moment = status.timestamp.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    if not (status.intact and status.valid):
-        return False, f"{what} is broken."
-    if roots and not status.trusted:
-        return False, f"{what} of {moment} is intact but its authority is not trusted."
-    trust = "by a trusted authority" if roots else "authority not checked (no --trust)"
-    return True, f"{what}: {moment}, {trust}."
+def long_term_spec(roots: list, crls: list):
+    """pyHanko's settings for the AdES validation of a signature with long-term availability
+    (ETSI EN 319 102-1, 5.6.3): the chain of document timestamps is checked from the newest, as
+    of today, and proves that the validation data before it existed then; the signer is checked
+    as of the time the timestamps prove, with that data. Revocation data is required for every
+    certificate but the roots, and only what the file and `crls` hold is used."""
+    from pyhanko.sign.validation.policy_decl import (
+        LocalKnowledge,
+        PdfSignatureValidationSpec,
+        RevinfoOnlineFetchingRule,
+        RevocationInfoGatheringSpec,
+        SignatureValidationSpec,
+    )
+    from pyhanko_certvalidator.context import CertValidationPolicySpec
+    from pyhanko_certvalidator.policy_decl import (
+        CertRevTrustPolicy,
+        RevocationCheckingPolicy,
+        RevocationCheckingRule,
+    )
+    from pyhanko_certvalidator.registry import SimpleTrustManager
+    from pyhanko_certvalidator.revinfo.archival import CRLContainer
+
+    from truststream import pdfupdates
+
+    required = RevocationCheckingRule.CRL_OR_OCSP_REQUIRED
+    return PdfSignatureValidationSpec(
+        diff_policy=pdfupdates.POLICY,
+        signature_validation_spec=SignatureValidationSpec(
+            cert_validation_policy=CertValidationPolicySpec(
+                trust_manager=SimpleTrustManager.build(trust_roots=roots),
+                revinfo_policy=CertRevTrustPolicy(
+                    RevocationCheckingPolicy(
+                        ee_certificate_rule=required, intermediate_ca_cert_rule=required
+                    )
+                ),
+            ),
+            revinfo_gathering_policy=RevocationInfoGatheringSpec(
+                online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY
+            ),
+            local_knowledge=LocalKnowledge(known_crls=[CRLContainer(crl) for crl in crls]),
+        ),
+    )
 
 
-def _check_signature(report: Report, reader, roots: list):
+def _long_term(signature, roots: list, crls: list):
+    import asyncio
+
+    from pyhanko.sign.validation.ades import ades_lta_validation
+    from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
+
+    return asyncio.run(
+        ades_lta_validation(
+            signature, long_term_spec(roots, crls), timing_info=ValidationTimingInfo.now()
+        )
+    )
+
+
+def _moment(when) -> str:
+    return when.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+# What pyHanko's AdES sub-indication of a certificate that does not validate today means.
+_OUT_OF_DATE = {"TRY_LATER", "REVOCATION_OUT_OF_BOUNDS_NO_POE"}
+_TODAY = {
+    "NO_CERTIFICATE_CHAIN_FOUND": "does not chain to any --trust certificate",
+    "TRY_LATER": "cannot be checked today: the revocation data the packet carries is out of date",
+    "REVOCATION_OUT_OF_BOUNDS_NO_POE": "cannot be checked today: the revocation data the "
+    "packet carries is out of date",
+    "EXPIRED": "has expired since",
+    "OUT_OF_BOUNDS_NO_POE": "has expired since",
+    "OUT_OF_BOUNDS_NOT_REVOKED": "has expired since",
+    "REVOKED_NO_POE": "is revoked",
+    "REVOKED_CA_NO_POE": "was issued by a revoked authority",
+}
+
+
+# What the timestamps can prove was not so when the packet was signed.
+_LATER = _OUT_OF_DATE | {
+    "EXPIRED",
+    "OUT_OF_BOUNDS_NO_POE",
+    "OUT_OF_BOUNDS_NOT_REVOKED",
+    "REVOKED_NO_POE",
+    "REVOKED_CA_NO_POE",
+}
+
+
+def _problem(status) -> str | None:
+    return getattr(status.trust_problem_indic, "name", None)
+
+
+def _today(status) -> str:
+    problem = _problem(status)
+    return _TODAY.get(problem, f"does not validate today ({problem or 'unknown reason'})")
+
+
+@dataclass
+class _Stamp:
+    what: str
+    status: object = None  # pyHanko's TimestampSignatureStatus, or None when it cannot be read
+    error: str = ""
+
+    @property
+    def trusted_today(self) -> bool:
+        return self.status is not None and bool(self.status.trusted)
+
+    @property
+    def out_of_date(self) -> bool:
+        """Intact, but its authority cannot be checked today for want of fresh revocation data."""
+        status = self.status
+        return (
+            status is not None
+            and status.intact
+            and status.valid
+            and getattr(status.trust_problem_indic, "name", None) in _OUT_OF_DATE
+        )
+
+
+def _check_signature(report: Report, reader, roots: list, crls: list):
     """The packet's signature and its timestamps; returns the signature, or None."""
+    from pyhanko.sign.ades.report import AdESPassed
     from pyhanko.sign.diff_analysis import ModificationLevel, SuspiciousModification
     from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
     from pyhanko.sign.validation.status import SignatureCoverageLevel
@@ -188,29 +336,63 @@ def _check_signature(report: Report, reader, roots: list):
     try:
         status = validate_pdf_signature(
             signature,
-            signer_validation_context=_validation_context(reader, roots),
-            ts_validation_context=_validation_context(reader, roots),
+            signer_validation_context=_validation_context(reader, roots, crls),
+            ts_validation_context=_validation_context(reader, roots, crls),
             diff_policy=pdfupdates.POLICY,
         )
     except Exception as error:
         report.add("signature", False, f"The signature cannot be validated: {error}")
         return signature
     subject = status.signing_cert.subject.human_friendly
-    if not (status.intact and status.valid):
+    intact = bool(status.intact and status.valid)
+    if not intact:
         report.add("signature", False, "The signature is broken: the signed bytes were changed.")
     else:
         when = status.signer_reported_dt
-        at = f", signed {when.astimezone(datetime.UTC):%Y-%m-%d %H:%M:%S} UTC" if when else ""
+        at = f", signed {_moment(when)}" if when else ""
         report.add("signature", True, f"Intact, by {subject}{at}.")
-    if roots:
-        report.add(
-            "signer",
-            bool(status.trusted),
-            "The signer chains to a --trust certificate."
-            if status.trusted
-            else f"The signer ({subject}) does not chain to any --trust certificate.",
-        )
     report.packet["signer"] = subject
+
+    stamps = []
+    if status.timestamp_validity is not None:
+        stamps.append(_Stamp("Signature timestamp", status.timestamp_validity))
+    for embedded in reader.embedded_timestamp_signatures:
+        try:
+            stamp_status = validate_pdf_timestamp(
+                embedded,
+                validation_context=_validation_context(reader, roots, crls),
+                diff_policy=pdfupdates.POLICY,
+            )
+            stamps.append(_Stamp("Document timestamp", stamp_status))
+        except Exception as error:
+            stamps.append(_Stamp("Document timestamp", error=str(error)))
+
+    # Years later the signer's certificate has expired, or the revocation data in the packet is
+    # out of date: a packet with document timestamps is then checked as PAdES has it.
+    long_term = None
+    archived = reader.embedded_timestamp_signatures
+    if (
+        roots
+        and intact
+        and archived
+        and not (status.trusted and all(stamp.trusted_today for stamp in stamps))
+    ):
+        try:
+            long_term = _long_term(signature, roots, crls)
+        except Exception as error:
+            report.add("long-term", False, f"The long-term validation cannot be run: {error}")
+    proven = long_term is not None and long_term.ades_subindic == AdESPassed.OK
+    # The newest document timestamp is the one checked as of today: when only its authority's
+    # revocation data is missing, the reader can still give it.
+    waiting = (
+        long_term is not None
+        and not proven
+        and long_term.oldest_evidence_record_timestamp is None
+        and stamps[-1].out_of_date
+        and (status.trusted or _problem(status) in _LATER)
+    )
+    if roots:
+        _signer_line(report, status, subject, long_term, proven, waiting, archived)
 
     # Only validation data and document timestamps may follow the signature (PAdES B-LT/LTA).
     level = status.modification_level
@@ -232,21 +414,81 @@ def _check_signature(report: Report, reader, roots: list):
         )
     report.add("coverage", whole, detail)
 
-    if status.timestamp_validity is not None:
-        ok, detail = _timestamp_detail(status.timestamp_validity, "Signature timestamp", roots)
-        report.add("timestamp", ok, detail)
-    for stamp in reader.embedded_timestamp_signatures:
-        try:
-            stamp_status = validate_pdf_timestamp(
-                stamp,
-                validation_context=_validation_context(reader, roots),
-                diff_policy=pdfupdates.POLICY,
-            )
-            ok, detail = _timestamp_detail(stamp_status, "Document timestamp", roots)
-        except Exception as error:
-            ok, detail = False, f"A document timestamp cannot be validated: {error}"
-        report.add("timestamp", ok, detail)
+    for stamp in stamps:
+        _timestamp_line(report, stamp, roots, proven=proven, waiting=waiting)
     return signature
+
+
+def _signer_line(report, status, subject, long_term, proven, waiting, archived) -> None:
+    if status.trusted:
+        report.add("signer", True, "The signer chains to a --trust certificate.")
+    elif proven:
+        report.add(
+            "signer",
+            True,
+            f"The signer chained to a --trust certificate when it signed, "
+            f"{_moment(long_term.best_signature_time)}, as the document timestamp of "
+            f"{_moment(long_term.oldest_evidence_record_timestamp)} proves with the validation "
+            f"data it covers (PAdES long-term validation); its certificate {_today(status)}.",
+        )
+    elif waiting:
+        issuer = archived[-1].signer_cert.issuer.human_friendly
+        report.add(
+            "signer",
+            False,
+            f"Not decided: the signer's certificate {_today(status)}, so the packet rests on "
+            f"its document timestamps; the newest is checked as of today, which needs current "
+            f"revocation data for its authority. Give a current CRL of {issuer} with --crl.",
+            undecided=True,
+        )
+    else:
+        detail = f"The signer ({subject}) {_today(status)}."
+        if long_term is not None:
+            detail += f" The long-term validation fails too: {long_term.failure_msg}"
+        elif not archived:
+            detail += (
+                " A packet without a document timestamp (B-B, B-T) carries nothing that "
+                "proves the signer's certificate was valid when it signed."
+                if "expired" in detail
+                else ""
+            )
+        report.add("signer", False, detail)
+
+
+def _timestamp_line(report, stamp: _Stamp, roots: list, *, proven: bool, waiting: bool) -> None:
+    status = stamp.status
+    if status is None:
+        report.add("timestamp", False, f"A {stamp.what.lower()} cannot be validated: {stamp.error}")
+        return
+    moment = _moment(status.timestamp)
+    if not (status.intact and status.valid):
+        report.add("timestamp", False, f"{stamp.what} is broken.")
+    elif not roots:
+        report.add(
+            "timestamp", True, f"{stamp.what}: {moment}, authority not checked (no --trust)."
+        )
+    elif stamp.trusted_today:
+        report.add("timestamp", True, f"{stamp.what}: {moment}, by a trusted authority.")
+    elif proven:
+        report.add(
+            "timestamp",
+            True,
+            f"{stamp.what}: {moment}, by an authority trusted then (long-term validation).",
+        )
+    elif waiting and stamp.out_of_date:
+        report.add(
+            "timestamp",
+            False,
+            f"{stamp.what}: {moment}, intact; its authority's revocation data is out of date "
+            "(see signer).",
+            undecided=True,
+        )
+    else:
+        report.add(
+            "timestamp",
+            False,
+            f"{stamp.what} of {moment} is intact but its authority is not trusted.",
+        )
 
 
 def _utc(text: str | None) -> str:
@@ -404,12 +646,14 @@ def _check_content(report: Report, reader, signature) -> None:
         report.add("approvals", False, "The snapshot's sign-off manifest is malformed.")
 
 
-def verify(path: Path, trust: list[Path], max_bytes: int) -> Report:
-    """Every check of the packet at `path`. Raises Unreadable when it is not a packet at all."""
+def verify(path: Path, trust: list[Path], max_bytes: int, crl: list[Path] = ()) -> Report:
+    """Every check of the packet at `path`, with the roots in `trust` and the revocation lists
+    in `crl`. Raises Unreadable when it is not a packet at all."""
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     data = _read(path, max_bytes)
     roots = _load_roots(trust)
+    crls = _load_crls(list(crl), max_bytes)
     sha256 = hashlib.sha256(data).hexdigest()
     report = Report(file=str(path), sha256=sha256, trusted_roots=len(roots))
     try:
@@ -418,7 +662,7 @@ def verify(path: Path, trust: list[Path], max_bytes: int) -> Report:
     except Exception as error:
         raise Unreadable(f"{path} cannot be read as a PDF: {error}") from error
     try:
-        signature = _check_signature(report, reader, roots)
+        signature = _check_signature(report, reader, roots, crls)
     except Exception as error:
         report.add("signature", False, f"The signature cannot be read: {error}")
         signature = None
@@ -449,7 +693,8 @@ def as_text(report: Report) -> str:
         lines.append(f"Packet      {packet['plan']}, revision {packet.get('revision')}, {kind}")
     lines.append("")
     for check in report.checks:
-        lines.append(f"{'ok' if check.ok else 'FAIL':<5} {check.name:<12} {check.detail}")
+        mark = "ok" if check.ok else "OPEN" if check.undecided else "FAIL"
+        lines.append(f"{mark:<5} {check.name:<12} {check.detail}")
     if report.approvals:
         lines += ["", "Approvals (times in UTC)"]
     for approval in report.approvals:
@@ -494,7 +739,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m truststream.verify_packet",
         description="Check a TrustStram readiness packet offline: its signature, timestamps, "
         "plan digest and approvals. Exit 0 verified, 1 mismatch, 2 unreadable, "
-        "3 intact but no --trust given.",
+        "3 intact but no --trust given, 4 not decided without current revocation data (--crl).",
     )
     parser.add_argument("file", type=Path, help="the packet PDF")
     parser.add_argument(
@@ -506,6 +751,16 @@ def main(argv: list[str] | None = None) -> int:
         help="a certificate to trust (the instance's packet certificate, a timestamp "
         "authority's root); may be given more than once",
     )
+    parser.add_argument(
+        "--crl",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="CRL",
+        help="a current certificate revocation list (DER or PEM), for a packet whose own "
+        "revocation data is out of date: the newest timestamp authority's issuer's; may be "
+        "given more than once",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
         "--max-mb", type=int, default=DEFAULT_MAX_MB, help="refuse larger files (default 64)"
@@ -514,7 +769,7 @@ def main(argv: list[str] | None = None) -> int:
     # pyHanko logs what the report already says (an untrusted signer, a missing DSS).
     logging.disable(logging.CRITICAL)
     try:
-        report = verify(args.file, args.trust, args.max_mb * 1024 * 1024)
+        report = verify(args.file, args.trust, args.max_mb * 1024 * 1024, args.crl)
     except Unreadable as error:
         print(f"verify_packet: {error}", file=sys.stderr)
         return UNREADABLE

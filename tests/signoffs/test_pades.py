@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 import pypdf
 import pytest
 import time_machine
+from asn1crypto import pem as asn1_pem
 from certomancer.registry import ServiceLabel
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
@@ -29,29 +30,15 @@ from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.ades import ades_lta_validation
 from pyhanko.sign.validation.dss import DocumentSecurityStore
-from pyhanko.sign.validation.policy_decl import (
-    LocalKnowledge,
-    PdfSignatureValidationSpec,
-    RevinfoOnlineFetchingRule,
-    RevocationInfoGatheringSpec,
-    SignatureValidationSpec,
-)
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
-from pyhanko_certvalidator.context import CertValidationPolicySpec
 from pyhanko_certvalidator.errors import PathValidationError
 from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
-from pyhanko_certvalidator.policy_decl import (
-    CertRevTrustPolicy,
-    RevocationCheckingPolicy,
-    RevocationCheckingRule,
-)
-from pyhanko_certvalidator.registry import SimpleTrustManager
-from pyhanko_certvalidator.revinfo.archival import CRLContainer
 
 from signoffs import packets, pdfsign, services
 from signoffs.pdfcheck import FIELD_NAME
 from tests.signoffs.test_packets import pdf_of, texts, upload
 from tests.signoffs.test_verify_packet import foreign_signer, verify, write
+from truststream import verify_packet
 from truststream.pdfupdates import POLICY
 
 # The signer's certificate of the test PKI runs out on 2028-01-01.
@@ -144,26 +131,6 @@ def test_without_a_timestamp_authority_a_packet_stays_b_b_and_says_so(
     assert "PAdES B-B: no trusted time." in body.decode()
 
 
-def _lta_spec(roots, known_crls) -> PdfSignatureValidationSpec:
-    checked = RevocationCheckingPolicy(
-        ee_certificate_rule=RevocationCheckingRule.CRL_OR_OCSP_REQUIRED,
-        intermediate_ca_cert_rule=RevocationCheckingRule.CRL_OR_OCSP_REQUIRED,
-    )
-    return PdfSignatureValidationSpec(
-        diff_policy=POLICY,
-        signature_validation_spec=SignatureValidationSpec(
-            cert_validation_policy=CertValidationPolicySpec(
-                trust_manager=SimpleTrustManager.build(trust_roots=roots),
-                revinfo_policy=CertRevTrustPolicy(checked),
-            ),
-            revinfo_gathering_policy=RevocationInfoGatheringSpec(
-                online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY
-            ),
-            local_knowledge=LocalKnowledge(known_crls=[CRLContainer(c) for c in known_crls]),
-        ),
-    )
-
-
 def test_a_b_lta_packet_still_validates_after_its_signer_certificate_expired(
     plan, owner, signing_with, settings
 ):
@@ -195,7 +162,7 @@ def test_a_b_lta_packet_still_validates_after_its_signer_certificate_expired(
             asyncio.run(
                 ades_lta_validation(
                     packet_signature(PdfFileReader(io.BytesIO(signed))),
-                    _lta_spec(roots, [crl_then]),
+                    verify_packet.long_term_spec(roots, [crl_then]),
                     timing_info=ValidationTimingInfo.now(),
                 ),
             )
@@ -203,6 +170,97 @@ def test_a_b_lta_packet_still_validates_after_its_signer_certificate_expired(
         ]
     assert results[0].ades_subindic == AdESPassed.OK, results[0]
     assert results[1].ades_subindic != AdESPassed.OK
+
+
+def _offline(capsys, packet, *args) -> tuple[int, dict]:
+    """The offline command, run in this process so that it sees the travelled clock."""
+    code = verify_packet.main([str(packet), "--json", *map(str, args)])
+    return code, {check["name"]: check for check in json.loads(capsys.readouterr().out)["checks"]}
+
+
+def test_the_offline_command_checks_a_b_lta_packet_years_later_with_a_current_crl(
+    plan, owner, signing_with, tmp_path, capsys
+):
+    pki = signing_with("B-LTA")
+    pdf = pdf_of(issue(plan, owner))
+    packet = write(tmp_path, "packet.pdf", pdf)
+    root = write(tmp_path, "root.pem", pki.certificate("root"))
+    crls = pki.architecture.service_registry
+    then = crls.get_crl(ServiceLabel("root"), at_time=AFTER_THE_SIGNER_EXPIRED).dump()
+    crl_then = write(tmp_path, "root-2029.crl", then)
+    crl_then_pem = write(tmp_path, "root-2029.pem", asn1_pem.armor("X509 CRL", then))
+    crl_of_signing = write(tmp_path, "root-now.crl", crls.get_crl(ServiceLabel("root")).dump())
+    reader = PdfFileReader(io.BytesIO(pdf))
+    signed_at = packet_signature(reader).self_reported_timestamp
+    store = DocumentSecurityStore.read_dss(reader)
+    carried = store.as_validation_context({"trust_roots": list(root_of(pki))}).crls
+    fresh_until = min(crl["tbs_cert_list"]["next_update"].native for crl in carried)
+
+    # A day on, the signer's OCSP response in the packet is out of date (pyHanko wants it within
+    # minutes of the check), but the CRLs it carries are not: the document timestamp vouches for
+    # the signer as of its signing time, and nothing more is needed.
+    a_day_on = min(
+        signed_at + datetime.timedelta(days=1), fresh_until - datetime.timedelta(minutes=1)
+    )
+    with time_machine.travel(a_day_on, tick=False):
+        code, checks = _offline(capsys, packet, "--trust", root)
+    assert code == verify_packet.OK, checks
+    assert "PAdES long-term validation" in checks["signer"]["detail"]
+
+    with time_machine.travel(AFTER_THE_SIGNER_EXPIRED, tick=False):
+        # Years later, nothing disagrees, but the newest timestamp's authority cannot be
+        # checked as of today from the file alone: not decided, and the line says what to give.
+        code, checks = _offline(capsys, packet, "--trust", root)
+        assert code == verify_packet.UNDECIDED
+        signer = checks["signer"]
+        assert signer["undecided"] and not signer["ok"]
+        assert "Give a current CRL of Common Name: Test Root CA" in signer["detail"]
+        assert all(check["ok"] or check["undecided"] for check in checks.values())
+        # The CRL of the signing day is out of date too.
+        assert _offline(capsys, packet, "--trust", root, "--crl", crl_of_signing)[0] == 4
+        # With the root's CRL of the day, DER or PEM, the packet verifies, and says why.
+        for crl in (crl_then, crl_then_pem):
+            code, checks = _offline(capsys, packet, "--trust", root, "--crl", crl)
+            assert code == verify_packet.OK, checks
+            detail = checks["signer"]["detail"]
+            assert f"when it signed, {signed_at.astimezone(datetime.UTC):%Y-%m-%d %H:%M}" in detail
+            assert "its certificate has expired since" in detail
+        # A root the packet does not chain to is a mismatch, never "not decided".
+        stranger = write(tmp_path, "stranger.pem", pki.certificate("issuing-ocsp"))
+        code, checks = _offline(capsys, packet, "--trust", stranger, "--crl", crl_then)
+        assert code == verify_packet.MISMATCH
+        assert "does not chain to any --trust certificate" in checks["signer"]["detail"]
+        assert not checks["signer"]["undecided"]
+
+
+def test_a_packet_without_a_document_timestamp_fails_its_signer_once_the_certificate_expired(
+    plan, owner, signing_with, settings, tmp_path, capsys
+):
+    pki = signing_with("B-LTA")
+    rendering = _revisions(pdf_of(issue(plan, owner)))[0]
+    settings.PACKET_SIGNATURE_PROFILE = "B-T"
+    packet = write(tmp_path, "packet.pdf", pdfsign.sign(rendering, reason="B-T"))
+    root = write(tmp_path, "root.pem", pki.certificate("root"))
+    then = pki.architecture.service_registry.get_crl(
+        ServiceLabel("root"), at_time=AFTER_THE_SIGNER_EXPIRED
+    )
+    crl = write(tmp_path, "root.crl", then.dump())
+    with time_machine.travel(AFTER_THE_SIGNER_EXPIRED, tick=False):
+        code, checks = _offline(capsys, packet, "--trust", root, "--crl", crl)
+    assert code == verify_packet.MISMATCH
+    assert "carries nothing that proves" in checks["signer"]["detail"]
+
+
+def test_a_crl_that_is_no_crl_is_refused_with_a_message(tmp_path, capsys):
+    packet = write(tmp_path, "packet.pdf", b"%PDF-1.7\n%%EOF\n")
+    for name, content in (("empty.crl", b""), ("text.crl", b"not a list\n")):
+        crl = write(tmp_path, name, content)
+        code = verify_packet.main([str(packet), "--crl", str(crl)])
+        assert code == verify_packet.UNREADABLE
+        assert f"{crl} is not a certificate revocation list" in capsys.readouterr().err
+    code = verify_packet.main([str(packet), "--crl", str(tmp_path / "missing.crl")])
+    assert code == verify_packet.UNREADABLE
+    assert "Cannot read the CRL" in capsys.readouterr().err
 
 
 def _flip(pdf: bytes, at: int) -> bytes:

@@ -95,6 +95,7 @@ def test_a_final_packet_verifies_offline_and_names_every_approval(
     printed = "".join("".join(texts(pdf_of(packet))).split())
     assert packet.content_digest in printed
     assert "python-mtruststream.verify_packetpacket.pdf--trustpacket-cert.pem" in printed
+    assert "timestampauthority'sissuerwith--crl;withoutitthecommandexitswith4" in printed
 
     done = verify(path, "--trust", instance_certificate())
     assert done.returncode == 0, done.stdout + done.stderr
