@@ -1,0 +1,5 @@
+import sys
+
+from truststream.verify_packet.cli import main
+
+sys.exit(main())
