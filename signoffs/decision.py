@@ -31,7 +31,7 @@ from checklists.selectors import readiness
 from planning.models import DeploymentPlan
 from signoffs import snapshot
 from signoffs.models import ReadinessPacket
-from signoffs.selectors import signoff_state
+from signoffs.policies import signoff_state
 
 GO = "go"
 NO_GO = "no-go"
