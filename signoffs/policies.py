@@ -62,6 +62,18 @@ def policy_text(requirement: SignoffRequirement) -> str:
     return holder
 
 
+def quorum_progress(approvals: int, quorum: int, *, title: str = "") -> str:
+    """How far a role is from its quorum, in the one wording that every page, export, packet
+    and gate reason shows: "1 of 2 approvals", past the quorum "3 approvals, 2 needed". With
+    the role's `title`, where the text stands for the role itself (the gate's reasons, the
+    plan list, the portfolio): "Security Officer: 1 of 2 approvals"."""
+    if approvals > quorum:
+        progress = f"{approvals} approvals, {quorum} needed"
+    else:
+        progress = f"{approvals} of {quorum} approval{'s' if quorum != 1 else ''}"
+    return f"{title}: {progress}" if title else progress
+
+
 @dataclass
 class RoleState:
     """One approval role as the plan stands: who holds it under its policy, the signatures
@@ -175,12 +187,8 @@ class RoleState:
 
     @property
     def progress(self) -> str:
-        """How far the role is from its quorum ("1 of 2 approvals"; past it, "5 approvals, 2
-        needed")."""
-        count = len(self.approvals)
-        if count > self.quorum:
-            return f"{count} approvals, {self.quorum} needed"
-        return f"{count} of {self.quorum} approval{'s' if self.quorum != 1 else ''}"
+        """How far the role is from its quorum (`quorum_progress`)."""
+        return quorum_progress(len(self.approvals), self.quorum)
 
     @property
     def label(self) -> str:

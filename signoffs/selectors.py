@@ -15,6 +15,7 @@ from signoffs.models import Signoff, SignoffRequirement
 from signoffs.policies import (
     DOCUMENTATION_DONE,
     approval_expired,
+    quorum_progress,
     signature_counts,
     team_members,
 )
@@ -135,7 +136,7 @@ def missing_signoffs(plan_ids: list[int]) -> dict[int, list[str]]:
             ]
             if len(standing) < requirement.quorum:
                 missing[requirement.plan_id].append(
-                    f"{requirement.title} ({len(standing)} of {requirement.quorum})"
+                    quorum_progress(len(standing), requirement.quorum, title=requirement.title)
                 )
             continue
         signoff = signatures[0] if signatures else None

@@ -71,7 +71,7 @@ def test_a_team_role_is_approved_once_its_quorum_is(quorum_plan, security_team):
     assert plan.status == "awaiting_signoff"
     assert security(plan).state == "short"
     assert security(plan).label == "1 of 2 approvals: needs 1 more"
-    assert selectors.missing_signoffs([plan.pk])[plan.pk] == ["Security Officer (1 of 2)"]
+    assert selectors.missing_signoffs([plan.pk])[plan.pk] == ["Security Officer: 1 of 2 approvals"]
 
     sign(plan, "security_officer", people["bob"])
     plan.refresh_from_db()
