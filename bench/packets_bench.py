@@ -133,7 +133,7 @@ def bench_render(owner, plan) -> dict:
     from django.contrib.staticfiles import finders
     from weasyprint import CSS, HTML
 
-    from signoffs import packets, pdfsign, selectors, services
+    from signoffs import packet_selectors, packets, pdfsign, services
     from signoffs.models import ReadinessPacket
     from truststream import verify_packet
     from truststream.audit import describe_events
@@ -170,7 +170,7 @@ def bench_render(owner, plan) -> dict:
         stages["size"].append(packet.size)
 
         started = time.perf_counter()
-        events = list(selectors.packet_audit_events(packet)[: settings.PACKET_AUDIT_EVENTS])
+        events = list(packet_selectors.packet_audit_events(packet)[: settings.PACKET_AUDIT_EVENTS])
         html = packets.packet_html(
             packet,
             audit_rows=describe_events(list(reversed(events))),

@@ -23,7 +23,8 @@ from planning.selectors import (
 from reports.models import AuditorExport
 from signoffs.decision import GO, NO_GO, decide, gate_threshold
 from signoffs.models import ReadinessPacket, Signoff
-from signoffs.selectors import expires_at, missing_signoffs, signoff_state
+from signoffs.policies import expires_at, signoff_state
+from signoffs.selectors import missing_signoffs
 from truststream import audit
 from truststream.models import AuditSeal
 

@@ -12,7 +12,7 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from planning.access import CHANGE, VIEW, get_plan_for_user
-from signoffs import packets, selectors, services
+from signoffs import packet_selectors, packets, policies, services
 from signoffs.models import ReadinessPacket
 from truststream.api import ERRORS, InvalidOut, PathId
 
@@ -84,7 +84,7 @@ def _name(user) -> str:
 def get_signoffs(request, plan_id: PathId):
     """Each approval role with its latest decision, judged against the plan's digests now."""
     plan = get_plan_for_user(request.user, plan_id, VIEW)
-    state = selectors.signoff_state(plan)
+    state = policies.signoff_state(plan)
     roles = []
     for role in state.roles:
         requirement, latest = role.requirement, role.latest
@@ -146,7 +146,7 @@ def _packet_out(request, packet: ReadinessPacket, current_digest: str) -> dict:
 
 
 def _current_digest(plan) -> str:
-    return packets.revision_digest(selectors.packet_contents(plan))
+    return packets.revision_digest(packet_selectors.packet_contents(plan))
 
 
 @router.get("/plans/{plan_id}/packets", response={200: list[PacketOut], **ERRORS})

@@ -31,7 +31,7 @@ from checklists.selectors import readiness
 from planning.models import DeploymentPlan
 from signoffs import snapshot
 from signoffs.models import ReadinessPacket
-from signoffs.selectors import signoff_state
+from signoffs.policies import quorum_progress, signoff_state
 
 GO = "go"
 NO_GO = "no-go"
@@ -183,7 +183,11 @@ def plan_decision(plan: DeploymentPlan) -> Decision:
         title = role.requirement.title
         # A team's role says how far it is from its quorum: "Security Officer: 1 of 2
         # approvals" (expired approvals are not among them).
-        name = f"{title}: {role.progress}" if role.is_team else title
+        name = (
+            quorum_progress(len(role.approvals), role.quorum, title=title)
+            if role.is_team
+            else title
+        )
         if role.state == "rejected":
             rejected.append(title)
             missing.append(title)

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 
 from planning.demo import DEMO_DEVELOPMENT, DEMO_PLAN_TITLE, DEMO_STAGING
 from planning.models import DeploymentPlan
-from signoffs import selectors, services
+from signoffs import policies, services
 from signoffs.models import ReadinessPacket
 from signoffs.status import plan_transition
 
@@ -32,7 +32,7 @@ def _approve(plan: DeploymentPlan, role: str, signer, comment: str) -> None:
         requirement=requirement,
         signer=signer,
         decision="approve",
-        seen_digest=selectors.role_digest(requirement),
+        seen_digest=policies.role_digest(requirement),
         comment=comment,
     )
 

@@ -1,9 +1,9 @@
 """Readiness packets as pure functions of their data: its canonical text and digest, the
 revision it names, whether it may be final or is superseded, and its rendering to PDF.
 
-The data is `selectors.packet_contents`: the plan read once into plain data. The worker
-renders the PDF from that data alone, so the PDF, the JSON embedded in it and the digest
-always describe the same plan. Nothing here reads the database.
+The data is `packet_selectors.packet_contents`: the plan read once into plain data. The
+worker renders the PDF from that data alone, so the PDF, the JSON embedded in it and the
+digest always describe the same plan. Nothing here reads the database.
 """
 
 import datetime

@@ -15,7 +15,7 @@ from checklists.selectors import readiness
 from planning import live
 from planning.models import DeploymentPlan
 from planning.services import plan_lock_writable
-from signoffs.selectors import signoff_state
+from signoffs.policies import signoff_state
 from signoffs.signals import plan_status_changed, send_on_commit
 
 Status = DeploymentPlan.Status

@@ -15,7 +15,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError
 
-from signoffs import selectors
+from signoffs import policies
 from truststream.celery import TRANSIENT
 from truststream.locks import once_per
 
@@ -77,7 +77,7 @@ def signatures_sweep() -> None:
     """Every few minutes (SIGNOFF_SWEEP_SECONDS): check the plans with signatures that are
     still in play, so that a change no service saw (the admin, SQL) also takes a plan out of
     "signed off" and tells the holders whose signature went stale."""
-    for plan_id in selectors.plans_to_sweep():
+    for plan_id in policies.plans_to_sweep():
         plan_changed.delay(plan_id)
 
 

@@ -14,7 +14,7 @@ from checklists.models import ChecklistItem
 from planning import reads
 from planning.access import CHANGE, MANAGE, plan_view
 from planning.selectors import plan_people
-from signoffs import packets, selectors, services, snapshot, status
+from signoffs import packet_selectors, packets, policies, selectors, services, snapshot, status
 from signoffs.forms import (
     DelegationForm,
     PacketRequestForm,
@@ -33,7 +33,7 @@ from truststream.uploads import upload_limit
 
 @plan_view()
 def signoffs(request: HttpRequest, plan) -> HttpResponse:
-    state = selectors.signoff_state(plan)
+    state = policies.signoff_state(plan)
     return render(
         request,
         "signoffs/signoffs.html",
@@ -47,7 +47,7 @@ def signoffs(request: HttpRequest, plan) -> HttpResponse:
             "members": plan_people(plan).order_by("email"),
             # The teams an owner may give a role to: the plan's own.
             "teams": list(Team.objects.filter(plan_teams__plan=plan)) if plan.manageable else [],
-            "delegations": selectors.role_delegations(plan),
+            "delegations": policies.role_delegations(plan),
             "today": timezone.localdate(),
             # One role per person: the assign menus say who already holds which role.
             "held": {
@@ -122,7 +122,7 @@ def role_policy(request: HttpRequest, plan, role: str) -> HttpResponse:
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, f"{requirement.title}: {selectors.policy_text(requirement)}.")
+            messages.success(request, f"{requirement.title}: {policies.policy_text(requirement)}.")
     else:
         messages.error(request, _form_errors(form))
     return redirect("signoffs:signoffs", plan.pk)
@@ -185,7 +185,7 @@ def _client_ip(request) -> str | None:
 def sign(request: HttpRequest, plan, role: str) -> HttpResponse:
     """Review what the role covers and sign it. Nobody signs for somebody else."""
     requirement = _requirement(plan, role)
-    if not selectors.signs_for(requirement, request.user):
+    if not policies.signs_for(requirement, request.user):
         raise PermissionDenied
     if settings.SIGNOFF_REQUIRE_MFA and not is_mfa_enabled(request.user):
         messages.error(
@@ -203,7 +203,7 @@ def sign(request: HttpRequest, plan, role: str) -> HttpResponse:
 
 def _sign(request: HttpRequest, plan, requirement: SignoffRequirement) -> HttpResponse:
     delegation = (
-        selectors.active_delegation(requirement, request.user)
+        policies.active_delegation(requirement, request.user)
         if requirement.assignee_id not in (None, request.user.pk)
         else None
     )
@@ -267,7 +267,7 @@ def _packets_context(plan) -> dict:
     plan's version, which every change raises."""
 
     def current() -> tuple[str, bool]:
-        data = selectors.packet_contents(plan)
+        data = packet_selectors.packet_contents(plan)
         return packets.revision_digest(data), packets.packet_may_be_final(plan, data)
 
     current, may_be_final = reads.cached(plan, "packets-current", current)
@@ -366,7 +366,7 @@ def packet_verify(request: HttpRequest) -> HttpResponse:
     form = VerifyForm(request.POST, request.FILES)
     if not form.is_valid():
         return render(request, "signoffs/verify.html", {"form": form}, status=400)
-    result = selectors.packet_verify(
+    result = packet_selectors.packet_verify(
         upload=form.cleaned_data["file"], sha256=form.cleaned_data["sha256"], user=request.user
     )
     return render(request, "signoffs/verify.html", {"form": form, "result": result})

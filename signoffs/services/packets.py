@@ -24,7 +24,7 @@ from planning.models import DeploymentPlan
 from planning.services import plan_lock_writable
 from signoffs import packets, pdfsign
 from signoffs.models import ReadinessPacket
-from signoffs.selectors import packet_audit_events, packet_contents
+from signoffs.packet_selectors import packet_audit_events, packet_contents
 from signoffs.signals import packet_ready, send_on_commit
 from signoffs.tasks import packet_render as packet_render_task
 from truststream.audit import describe_events, seal_take

@@ -14,7 +14,7 @@ from planning.selectors import plan_people
 from planning.services import plan_lock_writable
 from signoffs import snapshot
 from signoffs.models import Signoff, SignoffRequirement
-from signoffs.selectors import active_delegation, expires_at, signoff_state
+from signoffs.policies import active_delegation, expires_at, signoff_state
 from signoffs.signals import send_on_commit, signature_stale, signoff_recorded
 from signoffs.status import status_sync
 from truststream.audit import seal_take

@@ -6,7 +6,7 @@ from django.utils import timezone
 from checklists.charts import score_history_chart, score_history_summary
 from planning import reads
 from planning.models import Task
-from signoffs import selectors, status
+from signoffs import policies, selectors, status
 
 register = template.Library()
 
@@ -14,7 +14,7 @@ register = template.Library()
 @register.inclusion_tag("signoffs/_signoffs_panel.html")
 def signoff_summary(plan):
     """The plan overview's sign-offs panel."""
-    return {"plan": plan, "state": selectors.signoff_state(plan)}
+    return {"plan": plan, "state": policies.signoff_state(plan)}
 
 
 @register.inclusion_tag("signoffs/_my_signoffs.html")

@@ -10,7 +10,7 @@ from django.urls import reverse
 from checklists import selectors, services
 from checklists.models import ChecklistItem, EvidenceFile
 from planning import services as planning_services
-from signoffs import selectors as signoff_selectors
+from signoffs import policies as signoff_policies
 from tests.factories import UserFactory
 
 SSL = "SSL certificates installed"  # critical, infrastructure
@@ -93,7 +93,7 @@ def test_carried_items_count_for_nothing_until_confirmed(staging, production, ed
     assert item(production, SSL) in readiness.blockers
     [documentation] = [c for c in selectors.plan_checklists(production) if c.key == "security"]
     assert documentation.done == 0
-    assert signoff_selectors.signoff_state(production).documentation_open
+    assert signoff_policies.signoff_state(production).documentation_open
 
     confirmed = set_state(production, SSL, editor, "passed")
     assert (confirmed.state, confirmed.carried_state, confirmed.changed_by) == (

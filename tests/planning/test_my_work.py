@@ -7,7 +7,7 @@ from checklists import services as checklist_services
 from checklists.models import ChecklistItem
 from planning import services
 from planning.models import DeploymentPlan, Task
-from signoffs import selectors as signoff_selectors
+from signoffs import policies as signoff_policies
 from signoffs import services as signoff_services
 from signoffs.models import Signoff
 from tests.factories import make_plan
@@ -190,7 +190,7 @@ def sign(plan, role, person, decision="approve"):
         requirement=requirement,
         signer=person,
         decision=decision,
-        seen_digest=signoff_selectors.role_digest(requirement),
+        seen_digest=signoff_policies.role_digest(requirement),
         reason="Rollback plan untested" if decision == "reject" else "",
     )
 

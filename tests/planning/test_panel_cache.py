@@ -19,7 +19,7 @@ from planning import live
 from planning import services as planning_services
 from planning.models import Task
 from signoffs import services as signoff_services
-from signoffs.selectors import role_digest
+from signoffs.policies import role_digest
 
 
 def _section(html: str, title_id: str) -> str:

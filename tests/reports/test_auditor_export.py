@@ -15,7 +15,7 @@ from checklists import services as checklist_services
 from reports.models import AuditorExport
 from signoffs import services as signoff_services
 from signoffs.models import ReadinessPacket, Signoff
-from signoffs.selectors import signoff_state
+from signoffs.policies import signoff_state
 from tests.factories import UserFactory, make_plan
 from tests.signoffs.test_packets import signed_off
 from tests.signoffs.test_signoffs import move

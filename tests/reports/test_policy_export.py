@@ -14,6 +14,7 @@ from planning import services as planning_services
 from reports import exports
 from reports.selectors import change_population
 from signoffs import services
+from signoffs.decision import plan_decision
 from tests.conftest import ROLES
 from tests.factories import UserFactory
 from tests.signoffs.test_policies import members, quorum_plan, security_team  # noqa: F401
@@ -68,7 +69,7 @@ def test_the_export_shows_the_policy_the_progress_and_the_expiry(
     assert (business["state"], business["expired_at"]) == ("current", "")
 
 
-def test_the_portfolio_says_how_far_a_team_role_is_from_its_quorum(
+def test_the_portfolio_the_plan_list_and_the_gate_word_a_team_roles_progress_alike(
     quorum_plan,  # noqa: F811
     security_team,  # noqa: F811
     owner,
@@ -77,11 +78,15 @@ def test_the_portfolio_says_how_far_a_team_role_is_from_its_quorum(
     sign(quorum_plan, "security_officer", members(security_team)["alice"])
     client = client_for(owner)
     page = client.get(reverse("reports:portfolio")).content.decode()
-    assert "Security Officer (1 of 2)" in page
+    assert "Security Officer: 1 of 2 approvals" in page
     response = client.get(reverse("reports:portfolio_csv"))
     [row] = list(csv.DictReader(io.StringIO(response.content.decode())))
-    assert row["Missing or stale roles"] == "Security Officer (1 of 2)"
-    assert "Waiting for sign-off: Security Officer (1 of 2)." in row["Why"]
+    assert row["Missing or stale roles"] == "Security Officer: 1 of 2 approvals"
+    assert "Waiting for sign-off: Security Officer: 1 of 2 approvals." in row["Why"]
+    listing = client.get(reverse("planning:plan_list")).content.decode()
+    assert "Sign-offs missing: Security Officer: 1 of 2 approvals<" in listing
+    decision = plan_decision(quorum_plan)
+    assert "Waiting for sign-off: Security Officer: 1 of 2 approvals." in decision.reasons
 
 
 def test_a_deputys_approval_is_current_in_the_export(plan, owner, editor, holders):

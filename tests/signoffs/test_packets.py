@@ -20,7 +20,7 @@ from django.urls import reverse
 from checklists import services as checklist_services
 from checklists.models import ChecklistItem
 from planning import live
-from signoffs import packets, pdfsign, selectors, services
+from signoffs import packet_selectors, packets, pdfsign, services
 from signoffs.models import ReadinessPacket
 from tests.conftest import ROLES, wait_for
 from tests.signoffs.test_signoffs import move, ready_to_sign, sign
@@ -132,7 +132,7 @@ def test_the_printed_trail_is_exactly_the_sealed_one(plan, owner, editor):
     packet = services.packet_request(plan=plan, requested_by=owner, kind="draft")
     item = ChecklistItem.objects.get(plan=plan, text="Firewall rules configured")
     checklist_services.item_set_state(item=item, actor=editor, state="passed", version=1)
-    printed = {(e.pgh_model, e.pgh_id) for e in selectors.packet_audit_events(packet)}
+    printed = {(e.pgh_model, e.pgh_id) for e in packet_selectors.packet_audit_events(packet)}
     assert printed
     models = {model for model, _ in printed}
     assert "signoffs.ReadinessPacketEvent" not in models  # made after the seal
@@ -199,7 +199,7 @@ def test_moving_a_signed_off_plan_to_deployed_does_not_supersede_its_final_packe
     final = services.packet_request(plan=plan, requested_by=owner, kind="final")
     move(plan, "deployed")
     plan.refresh_from_db()
-    assert packets.revision_digest(selectors.packet_contents(plan)) == final.content_digest
+    assert packets.revision_digest(packet_selectors.packet_contents(plan)) == final.content_digest
     assert services.packet_request(plan=plan, requested_by=owner, kind="final").pk == final.pk
 
 
@@ -560,7 +560,7 @@ def test_an_issued_packet_is_of_record_by_file_or_sha256_until_the_plan_moves_on
 
     item = ChecklistItem.objects.get(plan=issued.plan, text="Firewall rules configured")
     checklist_services.item_set_state(item=item, actor=editor, state="passed", version=1)
-    result = selectors.packet_verify(upload=None, sha256=issued.sha256, user=editor)
+    result = packet_selectors.packet_verify(upload=None, sha256=issued.sha256, user=editor)
     assert result.of_record and result.superseded and result.member
 
 
@@ -623,7 +623,7 @@ def test_an_upload_is_hashed_a_chunk_at_a_time(viewer, tmp_path):
     path = tmp_path / "large.pdf"
     path.write_bytes(data)
     with open(path, "rb") as handle:
-        result = selectors.packet_verify(upload=ChunksOnly(handle), sha256="", user=viewer)
+        result = packet_selectors.packet_verify(upload=ChunksOnly(handle), sha256="", user=viewer)
     assert result.sha256 == hashlib.sha256(data).hexdigest()
     assert not result.of_record and not result.signature.present
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from planning import services as planning_services
-from signoffs import selectors, services
+from signoffs import packet_selectors, policies, selectors, services
 from signoffs.decision import plan_decision
 from signoffs.models import Signoff
 from tests.conftest import ROLES
@@ -56,7 +56,7 @@ def quorum_plan(plan, owner, editor, holders, security_team):
 def security(plan):
     return next(
         role
-        for role in selectors.signoff_state(plan).roles
+        for role in policies.signoff_state(plan).roles
         if role.requirement.role == "security_officer"
     )
 
@@ -71,7 +71,7 @@ def test_a_team_role_is_approved_once_its_quorum_is(quorum_plan, security_team):
     assert plan.status == "awaiting_signoff"
     assert security(plan).state == "short"
     assert security(plan).label == "1 of 2 approvals: needs 1 more"
-    assert selectors.missing_signoffs([plan.pk])[plan.pk] == ["Security Officer (1 of 2)"]
+    assert selectors.missing_signoffs([plan.pk])[plan.pk] == ["Security Officer: 1 of 2 approvals"]
 
     sign(plan, "security_officer", people["bob"])
     plan.refresh_from_db()
@@ -193,7 +193,7 @@ def test_an_expired_approval_stops_counting_and_its_signer_is_told_first(
         plan.refresh_from_db()
         assert plan.status == "awaiting_signoff"
         role = next(
-            r for r in selectors.signoff_state(plan).roles if r.requirement.role == "business_owner"
+            r for r in policies.signoff_state(plan).roles if r.requirement.role == "business_owner"
         )
         assert role.state == "expired"
         assert selectors.missing_signoffs([plan.pk])[plan.pk] == ["Business Owner (expired)"]
@@ -206,7 +206,7 @@ def test_the_packet_contents_show_the_policy_and_each_members_signature(quorum_p
     sign(plan, "security_officer", people["alice"])
     role = next(
         r
-        for r in selectors.packet_contents(plan)["signoffs"]["roles"]
+        for r in packet_selectors.packet_contents(plan)["signoffs"]["roles"]
         if r["role"] == "security_officer"
     )
     assert role["policy"] == "Any 2 of Security"
@@ -217,7 +217,7 @@ def test_the_packet_contents_show_the_policy_and_each_members_signature(quorum_p
     ]
     other = next(
         r
-        for r in selectors.packet_contents(plan)["signoffs"]["roles"]
+        for r in packet_selectors.packet_contents(plan)["signoffs"]["roles"]
         if r["role"] == "technical_lead"
     )
     assert "policy" not in other  # the default policy reads as packets always did
@@ -316,7 +316,7 @@ def test_a_deputy_signs_on_the_holders_behalf_and_both_names_show(
     assert signoff.meaning.endswith(f"as Security Officer on behalf of {officer_name}")
     role = next(
         r
-        for r in selectors.packet_contents(plan)["signoffs"]["roles"]
+        for r in packet_selectors.packet_contents(plan)["signoffs"]["roles"]
         if r["role"] == "security_officer"
     )
     assert role["signature"]["on_behalf_of"] == officer_name

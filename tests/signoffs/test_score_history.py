@@ -9,7 +9,7 @@ import time_machine
 from django.urls import reverse
 
 from checklists import services as checklist_services
-from signoffs import packets, selectors
+from signoffs import packet_selectors, packets, selectors
 from tests.conftest import ROLES
 from tests.signoffs.test_signoffs import move, ready_to_sign, sign
 
@@ -98,11 +98,11 @@ def test_the_moments_of_sign_off_are_each_approval_and_entering_signed_off(
     labels = {m.label for m in moments}
     assert "Technical Lead approved (" + holders[ROLES[0]].get_full_name() + ")" in labels
 
-    history = selectors.packet_contents(plan)["readiness_history"]
+    history = packet_selectors.packet_contents(plan)["readiness_history"]
     assert [m["kind"] for m in history["moments"]] == kinds
     assert float(history["steps"][-1]["total"]) == 90.0
     svg = packets.history_picture(
-        {**selectors.packet_contents(plan)}, datetime.datetime.now(tz=UTC)
+        {**packet_selectors.packet_contents(plan)}, datetime.datetime.now(tz=UTC)
     )
     assert svg.count('class="moment approval"') == len(ROLES)
     assert svg.count('class="moment signed-off"') == 1
@@ -118,7 +118,9 @@ def test_the_step_line_follows_the_scores_over_time(plan, owner):
             )
     steps = selectors.score_history(plan)["steps"]
     assert [(s.at.day, float(s.total)) for s in steps] == [(2, 10.0), (9, 20.0), (16, 25.0)]
-    assert _title(packets.history_picture(selectors.packet_contents(plan), start)).startswith(
+    assert _title(
+        packets.history_picture(packet_selectors.packet_contents(plan), start)
+    ).startswith(
         "Score history: the weighted total went from 10 on 02 Nov 2026 09:00 UTC to 25 on "
         "16 Nov 2026 09:00 UTC over 3 scores, highest 25."
     )

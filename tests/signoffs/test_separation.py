@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from checklists import services as checklist_services
 from checklists.models import ChecklistItem
-from signoffs import selectors, services
+from signoffs import packet_selectors, policies, selectors, services
 from signoffs.models import Signoff
 from tests.conftest import ROLES
 from tests.signoffs.test_signoffs import move, ready_to_sign, reauthenticated, sign
@@ -50,7 +50,7 @@ def test_an_owner_rotating_through_the_roles_signs_nothing_off(awaiting, owner, 
 
     plan.refresh_from_db()
     assert plan.status == "awaiting_signoff"
-    state = selectors.signoff_state(plan)
+    state = policies.signoff_state(plan)
     assert not state.signed_off
     assert {role.state for role in state.roles} == {"not_holder"}
     with pytest.raises(ValidationError, match="final packet needs a signed-off plan"):
@@ -78,7 +78,7 @@ def test_a_signature_of_a_former_holder_waits_for_the_new_holders(
     plan.refresh_from_db()
     assert plan.status == "awaiting_signoff"
     security = next(
-        r for r in selectors.signoff_state(plan).roles if r.requirement.role == "security_officer"
+        r for r in policies.signoff_state(plan).roles if r.requirement.role == "security_officer"
     )
     assert security.label == f"Needs a new signature from {editor.get_full_name()}"
     assert security.latest.signer == officer  # still on record
@@ -130,9 +130,9 @@ def test_all_approvals_without_the_documentation_signoff_is_not_signed_off(
         sign(plan, role, holders[role])
     plan.refresh_from_db()
     assert plan.status == "awaiting_signoff"
-    state = selectors.signoff_state(plan)
+    state = policies.signoff_state(plan)
     assert state.approvals_complete and not state.signed_off
-    assert not selectors.packet_contents(plan)["signoffs"]["signed_off"]
+    assert not packet_selectors.packet_contents(plan)["signoffs"]["signed_off"]
     with pytest.raises(ValidationError, match="final packet needs a signed-off plan"):
         services.packet_request(plan=plan, requested_by=owner, kind="final")
     page = client_for(editor).get(reverse("signoffs:signoffs", args=[plan.pk])).content.decode()
@@ -189,6 +189,6 @@ def test_only_owners_change_the_threshold_and_doing_so_makes_approvals_stale(
     services.after_plan_change(plan_id=plan.pk)  # what the worker runs after the change
     plan.refresh_from_db()
     assert plan.signoff_threshold == 85
-    stale = {r.requirement.role for r in selectors.signoff_state(plan).roles if r.state == "stale"}
+    stale = {r.requirement.role for r in policies.signoff_state(plan).roles if r.state == "stale"}
     assert stale == {"business_owner"}  # the role that covers the header
     assert plan.status == "awaiting_signoff"

@@ -10,7 +10,7 @@ from django.urls import reverse
 from checklists import services as checklist_services
 from checklists.models import ChecklistItem
 from planning import services as planning_services
-from signoffs import selectors, services
+from signoffs import policies, services
 from signoffs.models import Signoff
 from tests.conftest import ROLES
 from tests.factories import PASSWORD
@@ -23,13 +23,13 @@ def sign(plan, role, person, decision="approve", reason=""):
         requirement=requirement,
         signer=person,
         decision=decision,
-        seen_digest=selectors.role_digest(requirement),
+        seen_digest=policies.role_digest(requirement),
         reason=reason,
     )
 
 
 def states(plan):
-    return {r.requirement.role: r.state for r in selectors.signoff_state(plan).roles}
+    return {r.requirement.role: r.state for r in policies.signoff_state(plan).roles}
 
 
 def test_a_plan_has_the_guides_five_roles(plan):
@@ -62,7 +62,7 @@ def test_nobody_signs_for_somebody_else(plan, holders):
             requirement=requirement,
             signer=holders["technical_lead"],
             decision="approve",
-            seen_digest=selectors.role_digest(requirement),
+            seen_digest=policies.role_digest(requirement),
         )
     assert not Signoff.objects.exists()
 
@@ -75,7 +75,7 @@ def test_a_rejection_needs_a_reason(plan, holders):
 
 def test_a_form_replayed_after_the_plan_changed_is_refused(plan, holders, editor):
     requirement = plan.roles.get(role="security_officer")
-    seen = selectors.role_digest(requirement)
+    seen = policies.role_digest(requirement)
     item = ChecklistItem.objects.get(plan=plan, text="Firewall rules configured")
     checklist_services.item_set_state(item=item, actor=editor, state="passed", version=1)
     with pytest.raises(ValidationError, match="changed since you opened"):
@@ -92,9 +92,9 @@ def test_every_required_current_approval_signs_the_plan_off(plan, holders, edito
     for item in ChecklistItem.objects.filter(plan=plan, checklist__key="documentation"):
         checklist_services.item_set_state(item=item, actor=editor, state="passed", version=None)
     for role in ROLES:
-        assert not selectors.signoff_state(plan).signed_off
+        assert not policies.signoff_state(plan).signed_off
         sign(plan, role, holders[role])
-    assert selectors.signoff_state(plan).signed_off
+    assert policies.signoff_state(plan).signed_off
 
 
 def test_a_current_rejection_keeps_it_from_being_signed_off(plan, holders):
@@ -102,7 +102,7 @@ def test_a_current_rejection_keeps_it_from_being_signed_off(plan, holders):
         sign(plan, role, holders[role])
     sign(plan, "business_owner", holders["business_owner"], decision="reject", reason="Budget")
     assert states(plan)["business_owner"] == "rejected"
-    assert not selectors.signoff_state(plan).signed_off
+    assert not policies.signoff_state(plan).signed_off
 
 
 def test_a_security_change_makes_only_the_covering_signatures_stale(plan, holders, editor):
@@ -117,7 +117,7 @@ def test_a_security_change_makes_only_the_covering_signatures_stale(plan, holder
         "business_owner": "stale",
         "compliance_officer": "stale",
     }
-    assert not selectors.signoff_state(plan).signed_off
+    assert not policies.signoff_state(plan).signed_off
 
     sign(plan, "security_officer", holders["security_officer"])
     assert states(plan)["security_officer"] == "approved"
@@ -311,7 +311,7 @@ def test_a_stale_signature_takes_the_plan_out_of_signed_off_by_itself(plan, owne
     assert stale.count() == 3  # each stale signature is reported once
 
     role = next(
-        r for r in selectors.signoff_state(plan).roles if r.requirement.role == "security_officer"
+        r for r in policies.signoff_state(plan).roles if r.requirement.role == "security_officer"
     )
     assert role.changed_sections == ["checklists.security"]
 
@@ -474,8 +474,8 @@ def test_the_periodic_sweep_finds_a_change_made_in_sql_when_nobody_looks(
     move(plan, "awaiting_signoff")
     for role in ROLES:
         sign(plan, role, holders[role])
-    assert selectors.plans_to_sweep() == [plan.pk]
-    assert unsigned.pk not in selectors.plans_to_sweep()
+    assert policies.plans_to_sweep() == [plan.pk]
+    assert unsigned.pk not in policies.plans_to_sweep()
     mail.outbox.clear()
     with connection.cursor() as cursor:  # no service sees this change
         cursor.execute(

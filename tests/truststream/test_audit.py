@@ -12,7 +12,7 @@ from django.urls import reverse
 from checklists import services as checklist_services
 from checklists.models import ChecklistItem
 from planning.models import DeploymentPlan, Task
-from signoffs import selectors as signoff_selectors
+from signoffs import policies as signoff_policies
 from signoffs import services as signoff_services
 from truststream import audit
 from truststream.audit import seals
@@ -103,7 +103,7 @@ def signed(plan, owner, editor):
             requirement=requirement,
             signer=editor,
             decision="approve",
-            seen_digest=signoff_selectors.role_digest(requirement),
+            seen_digest=signoff_policies.role_digest(requirement),
         )
     return plan
 
@@ -160,7 +160,7 @@ def test_removing_a_seal_is_detected(signed, editor):
         requirement=requirement,
         signer=editor,
         decision="approve",
-        seen_digest=signoff_selectors.role_digest(requirement),
+        seen_digest=signoff_policies.role_digest(requirement),
     )
     _as_superuser_without_triggers(
         "DELETE FROM truststream_auditseal WHERE plan_id = %s AND number = 1", [signed.pk]
@@ -481,7 +481,7 @@ def signed_from_somewhere(plan, owner, editor, client_for):
         requirement=requirement,
         signer=editor,
         decision="approve",
-        seen_digest=signoff_selectors.role_digest(requirement),
+        seen_digest=signoff_policies.role_digest(requirement),
         ip_address="203.0.113.9",
         user_agent="PeculiarBrowser/7.1",
     )

@@ -18,7 +18,7 @@ from planning import demo, services
 from planning.models import DeploymentPlan, PlanMembership
 from planning.selectors import default_playbook
 from signoffs.models import ReadinessPacket
-from signoffs.selectors import signoff_state
+from signoffs.policies import signoff_state
 from tests.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]

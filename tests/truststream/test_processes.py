@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core import mail
 from django.db import OperationalError
 
-from signoffs import selectors
+from signoffs import policies
 from signoffs import services as signoff_services
 from signoffs import tasks as signoff_tasks
 from truststream import tasks as core_tasks
@@ -55,7 +55,7 @@ def test_two_beats_sweep_the_signatures_once(transactional_db, broker, plan, hol
         requirement=requirement,
         signer=signature_owner,
         decision="approve",
-        seen_digest=selectors.role_digest(requirement),
+        seen_digest=policies.role_digest(requirement),
     )
     broker_before = broker("default")
     # Two beats each send the sweep in the same period; the workers run both at once.

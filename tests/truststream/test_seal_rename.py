@@ -12,7 +12,7 @@ from checklists import comments
 from checklists.models import Comment
 from planning import services as planning_services
 from planning.models import DeploymentPlan, Task
-from signoffs import selectors as signoff_selectors
+from signoffs import policies as signoff_policies
 from signoffs import services as signoff_services
 from truststream import audit
 from truststream.audit import seals
@@ -108,7 +108,7 @@ def discussed(plan, owner, editor):
         requirement=requirement,
         signer=editor,
         decision="approve",
-        seen_digest=signoff_selectors.role_digest(requirement),
+        seen_digest=signoff_policies.role_digest(requirement),
     )
     return plan
 
