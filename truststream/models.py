@@ -177,6 +177,12 @@ class Notification(models.Model):
     # How it is emailed, fixed when it is made; emailed_at once it was (alone or in a digest).
     delivery = models.CharField(max_length=12, choices=Delivery.choices)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # An immediate email not sent yet (Redis was away when it was queued, the mail server
+    # refused through every retry) is queued again by `notification_emails_requeue`:
+    # email_queued_at is when it last was (blank: when it was made), email_given_up_at when
+    # that sweep stopped trying (NOTIFICATION_EMAIL_GIVE_UP_HOURS after it was made).
+    email_queued_at = models.DateTimeField(null=True, blank=True)
+    email_given_up_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

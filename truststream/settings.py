@@ -329,6 +329,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Seals whose timestamp token could not be had when they were taken (the TSA was away).
     "seals-timestamp": {"task": "truststream.tasks.seals_timestamp", "schedule": 600},
+    # Immediate emails that were not sent (Redis away when they were queued, the mail server
+    # refusing through every retry) are queued again, for NOTIFICATION_EMAIL_GIVE_UP_HOURS.
+    "notification-emails-requeue": {
+        "task": "truststream.tasks.notification_emails_requeue",
+        "schedule": env_int("NOTIFICATION_EMAIL_SWEEP_SECONDS", 300),
+    },
     "notifications-digest": {
         "task": "truststream.tasks.notifications_digest",
         "schedule": crontab(hour=env_int("NOTIFICATION_DIGEST_HOUR", 7), minute=0),
@@ -339,6 +345,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=(env_int("NOTIFICATION_DIGEST_HOUR", 7) - 1) % 24, minute=0),
     },
 }
+
+# An immediate email still unsent this long after it was (last) queued is queued again by the
+# sweep above; one still unsent this many hours after its notification was made is given up
+# and logged (the notification stays under the bell).
+NOTIFICATION_EMAIL_RETRY_SECONDS = env_int("NOTIFICATION_EMAIL_RETRY_SECONDS", 300)
+NOTIFICATION_EMAIL_GIVE_UP_HOURS = env_int("NOTIFICATION_EMAIL_GIVE_UP_HOURS", 24)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
