@@ -147,6 +147,7 @@ class NotificationKind(models.TextChoices):
     TASK_OVERDUE = "task_overdue", "A task of yours falls overdue"
     ROLE_ASSIGNED = "role_assigned", "An approval role is given to you"
     SIGNATURE_STALE = "signature_stale", "A signature of yours turns stale"
+    APPROVAL_EXPIRING = "approval_expiring", "An approval of yours expires in three days"
     PACKET_READY = "packet_ready", "A packet you asked for is ready"
 
 
@@ -171,6 +172,8 @@ class Notification(models.Model):
     kind = models.CharField(max_length=20, choices=NotificationKind.choices)
     key = models.CharField(max_length=100)
     text = models.CharField(max_length=500)
+    # The email's subject when it should be shorter than the text (blank: the text).
+    subject = models.CharField(max_length=200, blank=True)
     url = models.CharField(max_length=500)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)

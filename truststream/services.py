@@ -128,9 +128,17 @@ def notification_delivery(user, kind: str) -> str:
 
 
 def notification_send(
-    *, user, kind: str, key: str, text: str, url: str, plan_id: int | None = None
+    *,
+    user,
+    kind: str,
+    key: str,
+    text: str,
+    url: str,
+    plan_id: int | None = None,
+    subject: str = "",
 ) -> Notification | None:
-    """Tell `user` of something, as they chose for its kind, once per `key`.
+    """Tell `user` of something, as they chose for its kind, once per `key`; an immediate
+    email is headed `subject` when one is given, else the text.
 
     Call it inside the transaction that made the change: an immediate email is queued when
     that commits. Nothing is made for a kind they chose never to hear of.
@@ -144,6 +152,7 @@ def notification_send(
         defaults={
             "kind": kind,
             "text": text[:500],
+            "subject": subject[:200],
             "url": url[:500],
             "plan_id": plan_id,
             "delivery": delivery,

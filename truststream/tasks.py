@@ -34,7 +34,7 @@ def notification_email(notification_id: int) -> None:
             return
         send_mail(
             # A header holds one line: titles written elsewhere may carry line breaks.
-            subject=email_subject(notification.text),
+            subject=email_subject(notification.subject or notification.text),
             message=f"Hello,\n\n{notification.text}\n\n{settings.SITE_URL}{notification.url}"
             + _footer(),
             from_email=None,
