@@ -317,7 +317,8 @@ def undelivered_retry(*, limit: int = 200) -> list[int]:
     )
     expired = list(undelivered.filter(retry_until__lte=now).values_list("pk", flat=True))
     if expired:
-        GateDeployment.objects.filter(pk__in=expired).update(given_up_at=now)
+        with transaction.atomic():
+            GateDeployment.objects.filter(pk__in=expired).update(given_up_at=now)
         logger.error(
             "Gave up delivering the decision of %d gated deployment(s) after %d hours: ids %s",
             len(expired),
