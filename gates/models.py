@@ -89,6 +89,11 @@ class GateDeployment(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     status_reported_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # A decision that could not be delivered through its retries (the service answered 5xx or
+    # could not be reached) is tried again by beat's `deployments_retry` until retry_until
+    # (GATE_UNDELIVERED_RETRY_HOURS after the first failure); given_up_at once it stopped.
+    retry_until = models.DateTimeField(null=True, blank=True)
+    given_up_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -104,6 +109,15 @@ class GateDeployment(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in self.OPEN
+
+    @property
+    def is_retried(self) -> bool:
+        """Failed to deliver its decision, and still tried again by the sweep."""
+        return (
+            self.state == self.State.FAILED
+            and self.retry_until is not None
+            and self.given_up_at is None
+        )
 
 
 class GateAttempt(models.Model):

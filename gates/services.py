@@ -2,12 +2,14 @@
 record of each decision handed out."""
 
 import contextlib
+import datetime
 import logging
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from gates import github, gitlab, outbound, selectors
@@ -151,9 +153,13 @@ def gitlab_event_receive(*, payload: dict) -> tuple[GateDeployment | None, bool]
     if fields["status"] == gitlab.BLOCKED:
         return _receive(Provider.GITLAB, delivery_id, fields, payload)
     if fields["status"] in gitlab.FINISHED:
-        # Compare-and-set: a deployment the worker answered meanwhile keeps its answer.
+        # Compare-and-set: a deployment the worker answered meanwhile keeps its answer; one
+        # whose decision was still to be delivered again no longer is.
         GateDeployment.objects.filter(
-            provider=Provider.GITLAB, delivery_id=delivery_id, state__in=GateDeployment.OPEN
+            Q(state__in=GateDeployment.OPEN)
+            | Q(state=State.FAILED, retry_until__isnull=False, given_up_at__isnull=True),
+            provider=Provider.GITLAB,
+            delivery_id=delivery_id,
         ).update(
             state=State.CLOSED,
             reason=f"GitLab reported the deployment {fields['status']}.",
@@ -197,7 +203,12 @@ def _recorder(deployment: GateDeployment, action: str):
 
 
 class Undelivered(Exception):
-    """A call to GitHub or GitLab failed after its retries (or was refused)."""
+    """A call to GitHub or GitLab failed after its retries (or was refused). `retryable`: the
+    last try met a 5xx answer or a network error, which a later try may not."""
+
+    def __init__(self, message: str, *, retryable: bool = False):
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class Unanswerable(Undelivered):
@@ -226,7 +237,10 @@ def _github_token(deployment: GateDeployment) -> str:
     )
     token = attempt.data.get("token")
     if not attempt.ok or not isinstance(token, str):
-        raise Undelivered(f"GitHub refused an installation token ({attempt.describe()}).")
+        raise Undelivered(
+            f"GitHub refused an installation token ({attempt.describe()}).",
+            retryable=attempt.retryable,
+        )
     cache.set(key, token, timeout=TOKEN_SECONDS)
     return token
 
@@ -250,7 +264,10 @@ def _post(deployment: GateDeployment, action: str, comment: str, token: str | No
         headers = gitlab.headers()
     attempt = outbound.post_json(url, body, headers, record=_recorder(deployment, action))
     if not attempt.ok:
-        raise Undelivered(f"{deployment.get_provider_display()} answered {attempt.describe()}.")
+        raise Undelivered(
+            f"{deployment.get_provider_display()} answered {attempt.describe()}.",
+            retryable=attempt.retryable,
+        )
     return token
 
 
@@ -278,12 +295,44 @@ def _choose(deployment: GateDeployment, decision: Decision | None) -> str | None
 
 
 def deployment_answer(*, deployment_id: int) -> None:
-    """Decide a waiting deployment and post what there is to post. Runs in the worker."""
+    """Decide a waiting deployment, or one whose decision is still to be delivered again, and
+    post what there is to post. Runs in the worker."""
     with _deployment_lock(deployment_id):
         deployment = GateDeployment.objects.select_related("plan").filter(pk=deployment_id).first()
-        if deployment is None or not deployment.is_open:
+        if deployment is None or not (deployment.is_open or deployment.is_retried):
             return
+        if deployment.is_retried and deployment.retry_until <= timezone.now():
+            return  # the sweep gives it up
         _answer(deployment)
+
+
+def undelivered_retry(*, limit: int = 200) -> list[int]:
+    """Queue again the deployments whose decision could not be delivered, while their
+    `retry_until` lasts; mark given up (and log) those past it. Each is decided afresh when
+    its task runs (the plan may have changed), under the deployment's lock, so that a
+    decision is posted once however many of these are queued. Returns the ids queued."""
+    now = timezone.now()
+    undelivered = GateDeployment.objects.filter(
+        state=State.FAILED, retry_until__isnull=False, given_up_at__isnull=True
+    )
+    expired = list(undelivered.filter(retry_until__lte=now).values_list("pk", flat=True))
+    if expired:
+        with transaction.atomic():
+            GateDeployment.objects.filter(pk__in=expired).update(given_up_at=now)
+        logger.error(
+            "Gave up delivering the decision of %d gated deployment(s) after %d hours: ids %s",
+            len(expired),
+            settings.GATE_UNDELIVERED_RETRY_HOURS,
+            expired,
+        )
+    due = list(
+        undelivered.filter(retry_until__gt=now)
+        .order_by("received_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for deployment_id in due:
+        deployment_answer_queue(deployment_id)
+    return due
 
 
 def _answer(deployment: GateDeployment) -> None:
@@ -310,16 +359,25 @@ def _answer(deployment: GateDeployment) -> None:
     if action is None:
         if deployment.state == State.QUEUED:
             _settle(deployment, state=State.WAITING)
+        elif deployment.state == State.FAILED:
+            # Retried, but the plan is no longer `go`: it waits again, as any other.
+            _settle(deployment, state=State.WAITING, reason="", decided_at=None)
         return
     comment = gate_comment(decision) if decision is not None else lead
     token = None
     try:
         token = _post(deployment, action, comment, token)
     except Unanswerable as error:
-        _settle(deployment, state=State.FAILED, reason=str(error), decided_at=timezone.now())
+        _settle(
+            deployment,
+            state=State.FAILED,
+            reason=str(error),
+            decided_at=timezone.now(),
+            retry_until=None,
+        )
         return
     except Undelivered as error:
-        _give_up(deployment, action, decision, str(error), token)
+        _give_up(deployment, action, decision, error, token)
         return
     now = timezone.now()
     if decision is not None:
@@ -339,13 +397,24 @@ def _answer(deployment: GateDeployment) -> None:
 
 
 def _give_up(
-    deployment: GateDeployment, action: str, decision: Decision | None, why: str, token
+    deployment: GateDeployment,
+    action: str,
+    decision: Decision | None,
+    failure: Undelivered,
+    token,
 ) -> None:
     """A call failed after its retries: the run must not wait on our error. A failed status
     report leaves the deployment waiting (the decision comes later); a failed decision is
-    followed by a rejection that says why; if that fails too, the deployment is marked."""
+    followed by a rejection that says why; if that fails too, the deployment is marked, and
+    tried again later by the sweep when the failure may pass (a 5xx, the network)."""
+    why = str(failure)
     if action == Action.STATUS:
-        _settle(deployment, state=State.WAITING, reason=f"Status report not delivered: {why}")
+        _settle(
+            deployment,
+            state=State.WAITING,
+            reason=f"Status report not delivered: {why}",
+            decided_at=None,
+        )
         return
     if action == Action.APPROVE:
         reason = f"TrustStram Readiness could not deliver its decision: {why}"
@@ -353,6 +422,7 @@ def _give_up(
             _post(deployment, Action.REJECT, reason, token)
         except Undelivered as error:
             why = f"{why} Then the rejection: {error}"
+            failure = error
         else:
             if decision is not None:
                 decision_record(
@@ -363,4 +433,14 @@ def _give_up(
                 )
             _settle(deployment, state=State.REJECTED, reason=reason, decided_at=timezone.now())
             return
-    _settle(deployment, state=State.FAILED, reason=why[:1024], decided_at=timezone.now())
+    # Nothing was delivered: the sweep tries again, until a time counted from the first
+    # failure (a retry that fails too does not move it); a refusal (4xx) is not retried.
+    now = timezone.now()
+    retry_until = None
+    if failure.retryable:
+        retry_until = (deployment.retry_until if deployment.is_retried else None) or (
+            now + datetime.timedelta(hours=settings.GATE_UNDELIVERED_RETRY_HOURS)
+        )
+    _settle(
+        deployment, state=State.FAILED, reason=why[:1024], decided_at=now, retry_until=retry_until
+    )

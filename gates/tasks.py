@@ -2,8 +2,10 @@
 task body, the Celery pattern, since the services queue these tasks)."""
 
 from celery import shared_task
+from django.conf import settings
 
 from gates import selectors
+from truststream.locks import once_per
 
 
 @shared_task
@@ -24,3 +26,13 @@ def plan_gates_changed(plan_id: int) -> None:
     """After a change to a plan: answer again each deployment still waiting on it."""
     for deployment_id in selectors.open_deployment_ids(plan_id):
         deployment_answer.delay(deployment_id)
+
+
+@shared_task
+@once_per(max(1, settings.CELERY_BEAT_SCHEDULE["gate-deployments-retry"]["schedule"] * 9 // 10))
+def deployments_retry() -> list[int]:
+    """Every ten minutes: post again the decisions that could not be delivered; give up on
+    those past GATE_UNDELIVERED_RETRY_HOURS. Returns the deployments queued."""
+    from gates import services
+
+    return services.undelivered_retry()

@@ -37,6 +37,9 @@ def _page(request: HttpRequest, plan, *, form=None, status: int = 200) -> HttpRe
             "gitlab_hook": settings.SITE_URL + reverse("gates:gitlab_hook"),
             "github_ready": github.configured() and bool(settings.GITHUB_APP_ID),
             "gitlab_ready": gitlab.configured() and bool(settings.GITLAB_TOKEN),
+            "retry_minutes": max(
+                1, settings.CELERY_BEAT_SCHEDULE["gate-deployments-retry"]["schedule"] // 60
+            ),
         },
         status=status,
     )

@@ -147,6 +147,7 @@ class NotificationKind(models.TextChoices):
     TASK_OVERDUE = "task_overdue", "A task of yours falls overdue"
     ROLE_ASSIGNED = "role_assigned", "An approval role is given to you"
     SIGNATURE_STALE = "signature_stale", "A signature of yours turns stale"
+    APPROVAL_EXPIRING = "approval_expiring", "An approval of yours expires in three days"
     PACKET_READY = "packet_ready", "A packet you asked for is ready"
 
 
@@ -171,12 +172,20 @@ class Notification(models.Model):
     kind = models.CharField(max_length=20, choices=NotificationKind.choices)
     key = models.CharField(max_length=100)
     text = models.CharField(max_length=500)
+    # The email's subject when it should be shorter than the text (blank: the text).
+    subject = models.CharField(max_length=200, blank=True)
     url = models.CharField(max_length=500)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     # How it is emailed, fixed when it is made; emailed_at once it was (alone or in a digest).
     delivery = models.CharField(max_length=12, choices=Delivery.choices)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # An immediate email not sent yet (Redis was away when it was queued, the mail server
+    # refused through every retry) is queued again by `notification_emails_requeue`:
+    # email_queued_at is when it last was (blank: when it was made), email_given_up_at when
+    # that sweep stopped trying (NOTIFICATION_EMAIL_GIVE_UP_HOURS after it was made).
+    email_queued_at = models.DateTimeField(null=True, blank=True)
+    email_given_up_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

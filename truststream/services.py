@@ -2,6 +2,7 @@
 
 import datetime
 import hashlib
+import logging
 import secrets
 
 from django.conf import settings
@@ -9,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -25,6 +27,8 @@ from truststream.ratelimit import rate_limit
 from truststream.signals import team_left
 from truststream.tasks import notification_email as notification_email_task
 from truststream.tasks import tokens_revoked_email as tokens_revoked_email_task
+
+logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "tsr_"  # noqa: S105 - marks our tokens for secret scanners; not a secret
 MAX_ACTIVE_TOKENS = 20
@@ -124,9 +128,17 @@ def notification_delivery(user, kind: str) -> str:
 
 
 def notification_send(
-    *, user, kind: str, key: str, text: str, url: str, plan_id: int | None = None
+    *,
+    user,
+    kind: str,
+    key: str,
+    text: str,
+    url: str,
+    plan_id: int | None = None,
+    subject: str = "",
 ) -> Notification | None:
-    """Tell `user` of something, as they chose for its kind, once per `key`.
+    """Tell `user` of something, as they chose for its kind, once per `key`; an immediate
+    email is headed `subject` when one is given, else the text.
 
     Call it inside the transaction that made the change: an immediate email is queued when
     that commits. Nothing is made for a kind they chose never to hear of.
@@ -140,6 +152,7 @@ def notification_send(
         defaults={
             "kind": kind,
             "text": text[:500],
+            "subject": subject[:200],
             "url": url[:500],
             "plan_id": plan_id,
             "delivery": delivery,
@@ -148,6 +161,51 @@ def notification_send(
     if created and delivery == Delivery.IMMEDIATELY:
         transaction.on_commit(lambda: notification_email_task.delay(notification.pk), robust=True)
     return notification if created else None
+
+
+def notification_emails_requeue(*, limit: int = 500) -> list[int]:
+    """Queue again the immediate emails not sent NOTIFICATION_EMAIL_RETRY_SECONDS after they
+    were last queued (Redis was away when the change committed, or the mail server refused
+    through every retry); give up, and log, those whose notification is older than
+    NOTIFICATION_EMAIL_GIVE_UP_HOURS. Returns the ids queued, once this commits.
+
+    The email task sends each at most once (compare-and-set on `emailed_at`), so a message
+    that was only late and this one do not both send."""
+    now = timezone.now()
+    unsent = Notification.objects.filter(
+        delivery=Delivery.IMMEDIATELY, emailed_at__isnull=True, email_given_up_at__isnull=True
+    )
+    with transaction.atomic():
+        too_old = list(
+            unsent.filter(
+                created_at__lt=now
+                - datetime.timedelta(hours=settings.NOTIFICATION_EMAIL_GIVE_UP_HOURS)
+            ).values_list("pk", flat=True)[:limit]
+        )
+        if too_old:
+            Notification.objects.filter(pk__in=too_old).update(email_given_up_at=now)
+            logger.error(
+                "Gave up emailing %d notification(s), still unsent after %d hours: ids %s",
+                len(too_old),
+                settings.NOTIFICATION_EMAIL_GIVE_UP_HOURS,
+                too_old,
+            )
+        cutoff = now - datetime.timedelta(seconds=settings.NOTIFICATION_EMAIL_RETRY_SECONDS)
+        # Skip rows a sending worker holds: it is sending them now.
+        due = list(
+            unsent.select_for_update(skip_locked=True)
+            .filter(
+                Q(email_queued_at__lte=cutoff)
+                | Q(email_queued_at__isnull=True, created_at__lte=cutoff)
+            )
+            .order_by("created_at", "id")
+            .values_list("pk", flat=True)[:limit]
+        )
+        Notification.objects.filter(pk__in=due).update(email_queued_at=now)
+        if due:
+            logger.warning("Queued %d unsent notification email(s) again: ids %s", len(due), due)
+            transaction.on_commit(lambda: [notification_email_task.delay(pk) for pk in due])
+    return due
 
 
 def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:

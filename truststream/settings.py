@@ -329,6 +329,17 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Seals whose timestamp token could not be had when they were taken (the TSA was away).
     "seals-timestamp": {"task": "truststream.tasks.seals_timestamp", "schedule": 600},
+    # Immediate emails that were not sent (Redis away when they were queued, the mail server
+    # refusing through every retry) are queued again, for NOTIFICATION_EMAIL_GIVE_UP_HOURS.
+    "notification-emails-requeue": {
+        "task": "truststream.tasks.notification_emails_requeue",
+        "schedule": env_int("NOTIFICATION_EMAIL_SWEEP_SECONDS", 300),
+    },
+    # Gated deployments whose decision could not be delivered to GitHub or GitLab.
+    "gate-deployments-retry": {
+        "task": "gates.tasks.deployments_retry",
+        "schedule": env_int("GATE_UNDELIVERED_SWEEP_SECONDS", 600),
+    },
     "notifications-digest": {
         "task": "truststream.tasks.notifications_digest",
         "schedule": crontab(hour=env_int("NOTIFICATION_DIGEST_HOUR", 7), minute=0),
@@ -339,6 +350,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=(env_int("NOTIFICATION_DIGEST_HOUR", 7) - 1) % 24, minute=0),
     },
 }
+
+# An immediate email still unsent this long after it was (last) queued is queued again by the
+# sweep above; one still unsent this many hours after its notification was made is given up
+# and logged (the notification stays under the bell).
+NOTIFICATION_EMAIL_RETRY_SECONDS = env_int("NOTIFICATION_EMAIL_RETRY_SECONDS", 300)
+NOTIFICATION_EMAIL_GIVE_UP_HOURS = env_int("NOTIFICATION_EMAIL_GIVE_UP_HOURS", 24)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -626,6 +643,10 @@ GITLAB_API_URL = env_str("GITLAB_API_URL", "https://gitlab.com/api/v4").rstrip("
 # after GATE_HTTP_TIMEOUT seconds.
 GATE_HTTP_ATTEMPTS = env_int("GATE_HTTP_ATTEMPTS", 4)
 GATE_RETRY_SECONDS = float(env_str("GATE_RETRY_SECONDS", "1"))
+# A decision still undelivered after those tries is tried again by beat's sweep
+# ("gate-deployments-retry", every GATE_UNDELIVERED_SWEEP_SECONDS), for this many hours after
+# the first failure; then it is given up, logged and shown so on the Deploy gates tab.
+GATE_UNDELIVERED_RETRY_HOURS = env_int("GATE_UNDELIVERED_RETRY_HOURS", 24)
 GATE_HTTP_TIMEOUT = env_int("GATE_HTTP_TIMEOUT", 10)
 # The largest webhook body accepted; GitHub's deliveries are capped at 25 MB, but a deployment
 # protection rule's is a few kilobytes.

@@ -27,18 +27,30 @@ def notification_email(notification_id: int) -> None:
     # Marked and sent in one transaction: when the mail server fails, the mark is undone and the
     # retry sends it; the row stays locked meanwhile, so a repeated message waits, then skips.
     with transaction.atomic():
-        if not Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
-            emailed_at=timezone.now()
-        ):
+        # One the sweep gave up on stays unsent: it was logged as such.
+        if not Notification.objects.filter(
+            pk=notification_id, emailed_at__isnull=True, email_given_up_at__isnull=True
+        ).update(emailed_at=timezone.now()):
             return
         send_mail(
             # A header holds one line: titles written elsewhere may carry line breaks.
-            subject=email_subject(notification.text),
+            subject=email_subject(notification.subject or notification.text),
             message=f"Hello,\n\n{notification.text}\n\n{settings.SITE_URL}{notification.url}"
             + _footer(),
             from_email=None,
             recipient_list=[notification.user.email],
         )
+
+
+@shared_task
+@once_per(
+    max(1, settings.CELERY_BEAT_SCHEDULE["notification-emails-requeue"]["schedule"] * 9 // 10)
+)
+def notification_emails_requeue() -> None:
+    """Every five minutes: queue again the immediate emails that were not sent."""
+    from truststream.services import notification_emails_requeue as requeue
+
+    requeue()
 
 
 @shared_task

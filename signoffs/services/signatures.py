@@ -177,11 +177,13 @@ def after_plan_change(*, plan_id: int) -> None:
                 ):
                     notification_send(
                         user=signoff.signer,
-                        kind=NotificationKind.SIGNATURE_STALE,
+                        kind=NotificationKind.APPROVAL_EXPIRING,
                         key=f"signoff:{signoff.pk}:expiry",
+                        subject=f"Your approval of {plan} expires on {until:%d %b %Y}",
                         text=f"Your approval of {plan} as {signoff.role_title} expires on "
-                        f"{until:%d %b %Y %H:%M} UTC. Review the plan and sign again before "
-                        "then to keep it signed off",
+                        f"{until:%d %b %Y %H:%M} UTC, as the role's policy has it. Review the "
+                        "plan and approve it again before then: once it expires, it no longer "
+                        "counts and the plan is no longer signed off",
                         url=reverse("signoffs:signoffs", args=[plan.pk]),
                         plan_id=plan.pk,
                     )

@@ -35,7 +35,8 @@ class Request:
 class FakeAPI:
     """`routes`: (method, regex of the path) -> (status, JSON body) answered by default.
     `script(path_pattern, *statuses)`: the next requests to a matching path get these
-    statuses first (then the default)."""
+    statuses first (then the default). `fail(path_pattern, status)`: every request to a
+    matching path gets that status until `mend()`."""
 
     def __init__(self, routes: dict[tuple[str, str], tuple[int, dict | None]]):
         self.routes = [
@@ -43,6 +44,7 @@ class FakeAPI:
         ]
         self.requests: list[Request] = []
         self.scripts: list[tuple[re.Pattern, list[int]]] = []
+        self.failing: list[tuple[re.Pattern, int]] = []
         self.lock = threading.Lock()
         fake = self
 
@@ -81,6 +83,15 @@ class FakeAPI:
         with self.lock:
             self.requests.clear()
             self.scripts.clear()
+            self.failing.clear()
+
+    def fail(self, path: str, status: int) -> None:
+        with self.lock:
+            self.failing.append((re.compile(path), status))
+
+    def mend(self) -> None:
+        with self.lock:
+            self.failing.clear()
 
     def script(self, path: str, *statuses: int) -> None:
         with self.lock:
@@ -89,6 +100,9 @@ class FakeAPI:
     def answer(self, method, path, headers, body):
         with self.lock:
             self.requests.append(Request(method, path, headers, body, time.monotonic()))
+            for pattern, status in self.failing:
+                if pattern.fullmatch(path):
+                    return status, {"message": "Server Error"}
             for pattern, statuses in self.scripts:
                 if statuses and pattern.fullmatch(path):
                     status = statuses.pop(0)

@@ -19,6 +19,7 @@ from tests.conftest import ROLES
 from tests.factories import UserFactory, make_plan
 from tests.signoffs.test_signoffs import move, ready_to_sign, reauthenticated, sign
 from truststream import services as account_services
+from truststream import tasks
 from truststream.models import Notification
 
 
@@ -164,7 +165,7 @@ def test_taking_the_team_off_the_plan_releases_its_role(quorum_plan, security_te
 
 
 def test_an_expired_approval_stops_counting_and_its_signer_is_told_first(
-    plan, owner, editor, holders
+    plan, owner, editor, holders, mailoutbox
 ):
     ready_to_sign(plan, owner, editor)
     services.role_policy_set(
@@ -177,16 +178,33 @@ def test_an_expired_approval_stops_counting_and_its_signer_is_told_first(
         sign(plan, role, holders[role])
     plan.refresh_from_db()
     assert plan.status == "signed_off"
+    account_services.notification_preferences_set(
+        user=holders["business_owner"], choices={"signature_stale": "never"}
+    )
 
     with time_machine.travel(start + datetime.timedelta(days=28), tick=False):
         services.after_plan_change(plan_id=plan.pk)
         services.after_plan_change(plan_id=plan.pk)
         plan.refresh_from_db()
         assert plan.status == "signed_off"
-        notices = Notification.objects.filter(
-            user=holders["business_owner"], text__contains="expires on"
+        [notice] = Notification.objects.filter(
+            user=holders["business_owner"], key__endswith=":expiry"
         )
-        assert notices.count() == 1
+        until = start + datetime.timedelta(days=30)
+        assert notice.kind == "approval_expiring"
+        assert notice.text == (
+            f"Your approval of {plan} as Business Owner expires on {until:%d %b %Y %H:%M} UTC, "
+            "as the role's policy has it. Review the plan and approve it again before then: "
+            "once it expires, it no longer counts and the plan is no longer signed off"
+        )
+        assert notice.url == reverse("signoffs:signoffs", args=[plan.pk])
+        tasks.notification_email(notice.pk)  # what the worker does once it commits
+        [email] = mailoutbox
+        assert email.to == [holders["business_owner"].email]
+        assert email.subject == f"[TrustStram] Your approval of {plan} expires on {until:%d %b %Y}"
+        assert notice.text in email.body
+        # Nothing says the signature is stale: it is not (yet).
+        assert not Notification.objects.filter(kind="signature_stale").exists()
 
     with time_machine.travel(start + datetime.timedelta(days=30, minutes=1), tick=False):
         services.after_plan_change(plan_id=plan.pk)

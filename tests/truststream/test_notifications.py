@@ -69,6 +69,27 @@ def test_immediately_means_an_email_through_the_worker_once_committed(
     assert len(mailoutbox) == 1
 
 
+def test_a_kind_with_its_own_subject_heads_the_email_with_it(editor, mailoutbox):
+    notification = send(
+        editor,
+        kind="approval_expiring",
+        text="Your approval of Checkout as Technical Lead expires on 04 Dec 2026 09:00 UTC, …",
+        subject="Your approval of Checkout expires on 04 Dec 2026",
+    )
+    tasks.notification_email(notification.pk)
+    [message] = mailoutbox
+    assert message.subject == "[TrustStram] Your approval of Checkout expires on 04 Dec 2026"
+    assert "expires on 04 Dec 2026 09:00 UTC" in message.body
+
+
+def test_approval_expiry_warnings_have_a_choice_of_their_own(client_for, editor):
+    text = client_for(editor).get(settings_url()).content.decode()
+    assert "An approval of yours expires in three days" in text
+    prefer(editor, approval_expiring="never", signature_stale="immediately")
+    assert send(editor, kind="approval_expiring") is None
+    assert send(editor, key="other", kind="signature_stale") is not None
+
+
 def test_an_email_that_failed_is_sent_when_the_task_is_retried(editor, monkeypatch, mailoutbox):
     notification = send(editor)
     real_send_mail = tasks.send_mail

@@ -1,6 +1,7 @@
 """The site while Redis is away: a private redis-server, started for these tests on a port of
 their own, is stopped and started again empty. The shared Redis is never touched."""
 
+import datetime
 import os
 import shutil
 import socket
@@ -8,11 +9,19 @@ import subprocess
 import time
 
 import pytest
+import redis
+import time_machine
+from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from checklists.models import ChecklistItem
 from planning import live
 from planning.models import Task
+from tests.conftest import wait_for
+from truststream import tasks
+from truststream.celery import app
+from truststream.models import Notification
 from truststream.services import token_create
 
 
@@ -25,7 +34,9 @@ class PrivateRedis:
     """A redis-server of this test alone, without persistence: a restart starts it empty."""
 
     def __init__(self, tmp_path):
-        self.port = next(p for p in range(8310, 8330) if _port_free(p))
+        # PRIVATE_REDIS_PORTS="8140-8149" keeps runs that share a machine on ports of their own.
+        first, last = os.environ.get("PRIVATE_REDIS_PORTS", "8310-8329").split("-")
+        self.port = next(p for p in range(int(first), int(last) + 1) if _port_free(p))
         self.dir = tmp_path
         self.process = None
 
@@ -131,8 +142,90 @@ def test_the_api_answers_without_rate_limits_while_redis_is_down(private_redis, 
 
 def test_the_private_server_is_the_one_stopped(private_redis):
     """The shared Redis of the other tests still answers while this one is down."""
-    import redis
-
     private_redis.stop()
     shared = redis.Redis.from_url(os.environ["REDIS_URL"])
     assert shared.ping()
+
+
+def _use_broker(url: str) -> None:
+    app.conf.broker_url = url
+    # Drop the connections to the other server, as Celery does in a forked process.
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def private_broker(private_redis, transactional_db):
+    """The private server is the Celery broker too: what the site queues goes to it."""
+    shared = app.conf.broker_url
+    _use_broker(private_redis.url)
+    yield private_redis
+    _use_broker(shared)
+
+
+def test_an_email_queued_while_redis_was_down_is_sent_once_it_is_back(
+    private_broker, client_for, plan, owner, editor, viewer, mailoutbox
+):
+    from celery.contrib.testing.worker import start_worker
+
+    def mention(name):
+        response = client_for(owner).post(
+            reverse("checklists:comment_add", args=[plan.pk]),
+            {"target": "plan", "body": f"@{name} please look at the DNS change"},
+        )
+        assert response.status_code == 302
+
+    def emails_to(user):
+        return [m for m in mail.outbox if m.to == [user.email] and "mentioned" in m.subject]
+
+    private_broker.stop()
+    mention("eddie")  # the email cannot be queued: the comment is saved all the same
+    lost = Notification.objects.get(user=editor, kind="mention")
+    private_broker.start()
+    mention("vera")  # queued now, and queued again by the sweep below: sent once all the same
+    late = Notification.objects.get(user=viewer, kind="mention")
+
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=2)):
+        tasks.notification_emails_requeue()  # too early: either may still be on its way
+    assert Notification.objects.filter(email_queued_at__isnull=False).count() == 0
+    later = timezone.now() + datetime.timedelta(minutes=8)
+    with time_machine.travel(later):
+        tasks.notification_emails_requeue()
+    assert Notification.objects.filter(email_queued_at__isnull=False).count() == 2
+
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        wait_for(lambda: emails_to(editor) and emails_to(viewer))
+        queue = f"{app.conf.broker_transport_options['global_keyprefix']}mail"
+        client = redis.Redis.from_url(private_broker.url)
+        wait_for(lambda: client.llen(queue) == 0)
+    # The worker stopped after the message it held: each person was emailed once.
+    assert len(emails_to(editor)) == 1 and len(emails_to(viewer)) == 1
+    for notification in (lost, late):
+        notification.refresh_from_db()
+        assert notification.emailed_at is not None
+
+    with time_machine.travel(later + datetime.timedelta(minutes=10)):
+        tasks.notification_emails_requeue()  # nothing left to send
+    assert len(emails_to(editor)) == 1 and len(emails_to(viewer)) == 1
+
+
+def test_an_email_still_unsent_after_a_day_is_given_up_and_logged(
+    private_broker, client_for, plan, owner, editor, caplog
+):
+    private_broker.stop()
+    client_for(owner).post(
+        reverse("checklists:comment_add", args=[plan.pk]),
+        {"target": "plan", "body": "@eddie please look"},
+    )
+    private_broker.start()
+    notification = Notification.objects.get(user=editor, kind="mention")
+    with time_machine.travel(timezone.now() + datetime.timedelta(hours=25)):
+        tasks.notification_emails_requeue()
+    notification.refresh_from_db()
+    assert notification.email_given_up_at is not None and notification.emailed_at is None
+    assert (
+        f"Gave up emailing 1 notification(s), still unsent after 24 hours: ids [{notification.pk}]"
+        in caplog.text
+    )
+    tasks.notification_email(notification.pk)  # a late message does not send it either
+    assert not [m for m in mail.outbox if "mentioned" in m.subject]
