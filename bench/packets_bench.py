@@ -173,7 +173,7 @@ def bench_render(owner, plan) -> dict:
         events = list(packet_selectors.packet_audit_events(packet)[: settings.PACKET_AUDIT_EVENTS])
         html = packets.packet_html(
             packet,
-            audit_rows=describe_events(list(reversed(events))),
+            audit_rows=describe_events(list(reversed(events)), client_details=False),
             audit_total=len(events),
             signature_profile="B-B",
         )

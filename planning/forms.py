@@ -21,7 +21,19 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
-class PlanForm(forms.ModelForm):
+class GoLiveNotBeforeWeek1:
+    """A form with `week1_start` and `target_go_live`: the go-live, when given, is not before
+    week 1."""
+
+    def clean(self):
+        cleaned = super().clean()
+        start, go_live = cleaned.get("week1_start"), cleaned.get("target_go_live")
+        if start and go_live and go_live < start:
+            self.add_error("target_go_live", "The target go-live date cannot be before week 1.")
+        return cleaned
+
+
+class PlanForm(GoLiveNotBeforeWeek1, forms.ModelForm):
     class Meta:
         model = DeploymentPlan
         fields = [
@@ -66,15 +78,8 @@ class PlanForm(forms.ModelForm):
     def clean_release_version(self):
         return self.cleaned_data["release_version"].strip()
 
-    def clean(self):
-        cleaned = super().clean()
-        start, go_live = cleaned.get("week1_start"), cleaned.get("target_go_live")
-        if start and go_live and go_live < start:
-            self.add_error("target_go_live", "The target go-live date cannot be before week 1.")
-        return cleaned
 
-
-class PlanNextForm(forms.Form):
+class PlanNextForm(GoLiveNotBeforeWeek1, forms.Form):
     """When the next environment's plan starts: its four weeks are re-dated from week 1."""
 
     week1_start = forms.DateField(
@@ -90,13 +95,6 @@ class PlanNextForm(forms.Form):
         validators=DeploymentPlan._meta.get_field("target_go_live").validators,
         help_text="Leave it empty to keep the same distance from week 1 as in this plan.",
     )
-
-    def clean(self):
-        cleaned = super().clean()
-        start, go_live = cleaned.get("week1_start"), cleaned.get("target_go_live")
-        if start and go_live and go_live < start:
-            self.add_error("target_go_live", "The target go-live date cannot be before week 1.")
-        return cleaned
 
 
 class PlanFilterForm(forms.Form):

@@ -4,16 +4,14 @@ the rest in `gates.api`; the authentication and errors are `truststream.api`'s).
 import datetime
 from typing import Literal
 
-from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404
 from django.urls import reverse
-from django.utils.text import slugify
 from ninja import Router, Schema, Status
 from pydantic import Field
 
 from planning.access import CHANGE, VIEW, get_plan_for_user
 from signoffs import packet_selectors, packets, policies, services
 from signoffs.models import ReadinessPacket
+from signoffs.views import packet_file
 from truststream.api import ERRORS, InvalidOut, PathId
 
 router = Router(tags=["sign-offs and packets"])
@@ -182,13 +180,4 @@ PDF = {"content": {"application/pdf": {"schema": {"type": "string", "format": "b
 )
 def download_packet(request, plan_id: PathId, packet_id: PathId):
     """The packet's PDF, streamed from storage (404 until it is ready)."""
-    plan = get_plan_for_user(request.user, plan_id, VIEW)
-    packet = plan.packets.filter(pk=packet_id, status=ReadinessPacket.Status.READY).first()
-    if packet is None:
-        raise Http404
-    name = f"{slugify(plan.title)[:60] or 'plan'}-revision-{packet.revision}-{packet.kind}.pdf"
-    try:
-        handle = default_storage.open(packet.file.name, "rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    return FileResponse(handle, as_attachment=True, filename=name, content_type="application/pdf")
+    return packet_file(get_plan_for_user(request.user, plan_id, VIEW), packet_id)

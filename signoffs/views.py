@@ -316,8 +316,9 @@ def packet_request(request: HttpRequest, plan) -> HttpResponse:
     )
 
 
-@plan_view()
-def packet_download(request: HttpRequest, plan, packet_id: int) -> FileResponse:
+def packet_file(plan, packet_id: int) -> FileResponse:
+    """The ready packet's PDF as a download, or 404; the caller has checked that the user may
+    read the plan (this page and the API's download both answer with it)."""
     packet = plan.packets.filter(pk=packet_id, status=ReadinessPacket.Status.READY).first()
     if packet is None:
         raise Http404
@@ -334,6 +335,11 @@ def packet_download(request: HttpRequest, plan, packet_id: int) -> FileResponse:
         filename=name,
         content_type="application/pdf",
     )
+
+
+@plan_view()
+def packet_download(request: HttpRequest, plan, packet_id: int) -> FileResponse:
+    return packet_file(plan, packet_id)
 
 
 @upload_limit("PACKET_VERIFY_MAX_BYTES")

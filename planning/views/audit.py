@@ -48,7 +48,9 @@ def _filters(form) -> audit.EventFilter:
 
 
 def _is_owner(plan) -> bool:
-    # IP addresses and user agents say where people were: plan owners see them, no one else.
+    # IP addresses and user agents say where people were: plan owners (and superusers, who
+    # hold every permission) see them, no one else. The page is not cached, so nothing one
+    # reader saw is shown to another.
     return MANAGE in plan.permissions
 
 

@@ -166,15 +166,24 @@ def plan_restore(request: HttpRequest, plan) -> HttpResponse:
     return redirect("planning:plan_detail", plan.pk)
 
 
-def _members_response(request, plan, *, add_form=None, team_form=None, status=200) -> HttpResponse:
-    """The members panel for htmx, the whole plan page otherwise."""
+def _members_response(
+    request, plan, *, add_form=None, team_form=None, refused=False
+) -> HttpResponse:
+    """The members panel for htmx, the whole plan page otherwise. A refused change is a 400 for
+    a plain request; htmx swaps only 2xx responses by default, so the panel it gets is a 200
+    that shows the errors."""
     if request.htmx:
         context = _members_context(plan, add_form=add_form, team_form=team_form)
-        return render(request, "planning/_members.html", context, status=status)
-    if status == 200:
+        return render(request, "planning/_members.html", context)
+    if not refused:
         return redirect("planning:plan_detail", plan.pk)
     context = _overview(plan, add_form=add_form, team_form=team_form)
-    return render(request, "planning/plan_detail.html", context, status=status)
+    return render(request, "planning/plan_detail.html", context, status=400)
+
+
+def _members_refused(request, plan, message: str) -> HttpResponse:
+    messages.error(request, message)
+    return _members_response(request, plan, refused=True)
 
 
 @plan_view(MANAGE, methods=("POST",))
@@ -195,8 +204,7 @@ def member_add(request: HttpRequest, plan) -> HttpResponse:
                 ". They join the plan once they accept it.",
             )
             return _members_response(request, plan)
-    # htmx swaps only 2xx responses by default; the panel shows the field errors either way.
-    return _members_response(request, plan, add_form=form, status=200 if request.htmx else 400)
+    return _members_response(request, plan, add_form=form, refused=True)
 
 
 @plan_view(MANAGE, methods=("POST",))
@@ -205,8 +213,7 @@ def invitation_withdraw(request: HttpRequest, plan, invitation_id: int) -> HttpR
     try:
         services.invitation_withdraw(invitation=invitation)
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return _members_response(request, plan, status=200 if request.htmx else 400)
+        return _members_refused(request, plan, " ".join(error.messages))
     messages.success(
         request, f"Invitation of {invitation.email} withdrawn: its link no longer works."
     )
@@ -218,15 +225,13 @@ def member_role(request: HttpRequest, plan, membership_id: int) -> HttpResponse:
     membership = get_membership(plan, membership_id)
     form = MemberRoleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose owner, editor or viewer.")
-        return _members_response(request, plan, status=200 if request.htmx else 400)
+        return _members_refused(request, plan, "Choose owner, editor or viewer.")
     try:
         membership = services.membership_change_role(
             membership=membership, role=form.cleaned_data["role"]
         )
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return _members_response(request, plan, status=200 if request.htmx else 400)
+        return _members_refused(request, plan, " ".join(error.messages))
     messages.success(
         request, f"{membership.user.email} is now {membership.get_role_display().lower()}."
     )
@@ -241,8 +246,7 @@ def member_remove(request: HttpRequest, plan, membership_id: int) -> HttpRespons
     try:
         services.membership_remove(membership=membership)
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return _members_response(request, plan, status=200 if request.htmx else 400)
+        return _members_refused(request, plan, " ".join(error.messages))
     messages.success(request, f"{membership.user.email} removed from the plan.")
     if membership.user == request.user:
         return redirect_or_client_redirect(request, reverse("planning:plan_list"))
@@ -267,7 +271,7 @@ def plan_team_add(request: HttpRequest, plan) -> HttpResponse:
                 "each of its members holds at least this role.",
             )
             return _members_response(request, plan)
-    return _members_response(request, plan, team_form=form, status=200 if request.htmx else 400)
+    return _members_response(request, plan, team_form=form, refused=True)
 
 
 @plan_view(MANAGE, methods=("POST",))
@@ -275,8 +279,7 @@ def plan_team_role(request: HttpRequest, plan, plan_team_id: int) -> HttpRespons
     plan_team = get_part(plan, PlanTeam.objects.select_related("team"), plan_team_id)
     form = MemberRoleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose owner, editor or viewer.")
-        return _members_response(request, plan, status=200 if request.htmx else 400)
+        return _members_refused(request, plan, "Choose owner, editor or viewer.")
     plan_team = services.plan_team_change_role(plan_team=plan_team, role=form.cleaned_data["role"])
     messages.success(
         request, f"The team {plan_team.team.name} is now {plan_team.get_role_display().lower()}."

@@ -324,7 +324,8 @@ def _packet_pdf(packet: ReadinessPacket) -> bytes:
     total = len(latest) if len(latest) < settings.PACKET_AUDIT_EVENTS else events.count()
     html = packets.packet_html(
         packet,
-        audit_rows=describe_events(list(reversed(latest))),
+        # Every member may download the packet: no addresses or browsers in its appendix.
+        audit_rows=describe_events(list(reversed(latest)), client_details=False),
         audit_total=total,
         signature_profile=pdfsign.profile(),
     )

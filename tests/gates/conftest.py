@@ -2,6 +2,7 @@ import copy
 import hashlib
 import hmac
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gates import services
+from gates.models import Webhook, WebhookDelivery
 from tests.conftest import ROLES
 from tests.gates import fakes
 from tests.gates import receiver as receivers
@@ -131,6 +133,34 @@ def nearly_go(plan, owner, editor, holders):
         sign(plan, "business_owner", holders["business_owner"])
 
     return last_signature
+
+
+@pytest.fixture
+def failed_delivery(owner):
+    """`failed_delivery(plan)`: a webhook of the plan, made by its owner, with one delivery
+    that failed (no worker sends anything). A factory, so that a module can override `plan`
+    with a plan that has one."""
+
+    def make(plan) -> WebhookDelivery:
+        hook = Webhook.objects.create(
+            plan=plan,
+            url="https://hooks.example.com/readiness",
+            secret="whsec_test",
+            event_types=["plan.status_changed"],
+            created_by=owner,
+        )
+        return WebhookDelivery.objects.create(
+            webhook=hook,
+            plan=plan,
+            event_id=uuid.uuid4(),
+            event="plan.status_changed",
+            body="{}",
+            status="failed",
+            attempts=1,
+            response_code=500,
+        )
+
+    return make
 
 
 @pytest.fixture

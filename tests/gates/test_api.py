@@ -19,26 +19,10 @@ from tests.signoffs.test_signoffs import move, ready_to_sign, sign
 
 
 @pytest.fixture
-def plan(plan, owner):
+def plan(plan, owner, failed_delivery):
     """The shared plan with a packet asked for and a webhook with one failed delivery."""
     signoff_services.packet_request(plan=plan, requested_by=owner, kind="draft")
-    hook = Webhook.objects.create(
-        plan=plan,
-        url="https://hooks.example.com/readiness",
-        secret="whsec_test",
-        event_types=["plan.status_changed"],
-        created_by=owner,
-    )
-    WebhookDelivery.objects.create(
-        webhook=hook,
-        plan=plan,
-        event_id=uuid.uuid4(),
-        event="plan.status_changed",
-        body="{}",
-        status="failed",
-        attempts=1,
-        response_code=500,
-    )
+    failed_delivery(plan)
     return plan
 
 

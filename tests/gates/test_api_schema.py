@@ -6,8 +6,6 @@ Path ids are those of a real plan and its parts, so that the generated queries a
 reach the code behind the access checks; the 404s of other ids have their own tests.
 """
 
-import uuid
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -18,33 +16,16 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from gates.models import Webhook, WebhookDelivery
 from planning.models import Task
 from signoffs import services as signoff_services
 from tests.checklists.test_api import first_item, token_of
 
 
 @pytest.fixture
-def api_schema(transactional_db, live_server, plan, owner, settings):
+def api_schema(transactional_db, live_server, plan, owner, settings, failed_delivery):
     settings.API_RATE_PER_MINUTE = 100_000
     packet = signoff_services.packet_request(plan=plan, requested_by=owner, kind="draft")
-    hook = Webhook.objects.create(
-        plan=plan,
-        url="https://hooks.example.com/readiness",
-        secret="whsec_test",
-        event_types=["plan.status_changed"],
-        created_by=owner,
-    )
-    delivery = WebhookDelivery.objects.create(
-        webhook=hook,
-        plan=plan,
-        event_id=uuid.uuid4(),
-        event="plan.status_changed",
-        body="{}",
-        status="failed",
-        attempts=1,
-        response_code=500,
-    )
+    delivery = failed_delivery(plan)
     schema = schemathesis.openapi.from_url(f"{live_server.url}/api/v1/openapi.json")
     schema.real = {
         "base_url": live_server.url,

@@ -1,10 +1,8 @@
 """Who may use each of a plan's webhook URLs: owners only (the harness is tests/access.py)."""
 
-import uuid
-
 import pytest
 
-from gates.models import Webhook, WebhookDelivery
+from gates.models import WebhookDelivery
 from tests.access import PlanAccessTests, PlanURL
 
 
@@ -25,25 +23,9 @@ URLS = [
 
 
 @pytest.fixture
-def plan(plan, owner):
-    """The shared plan with a webhook and one failed delivery (no worker sends anything)."""
-    hook = Webhook.objects.create(
-        plan=plan,
-        url="https://hooks.example.com/readiness",
-        secret="whsec_test",
-        event_types=["plan.status_changed"],
-        created_by=owner,
-    )
-    WebhookDelivery.objects.create(
-        webhook=hook,
-        plan=plan,
-        event_id=uuid.uuid4(),
-        event="plan.status_changed",
-        body="{}",
-        status="failed",
-        attempts=1,
-        response_code=500,
-    )
+def plan(plan, failed_delivery):
+    """The shared plan with a webhook and one failed delivery."""
+    failed_delivery(plan)
     return plan
 
 

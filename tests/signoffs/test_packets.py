@@ -21,9 +21,10 @@ from checklists import services as checklist_services
 from checklists.models import ChecklistItem
 from planning import live
 from signoffs import packet_selectors, packets, pdfsign, services
-from signoffs.models import ReadinessPacket
+from signoffs.models import ReadinessPacket, Signoff
 from tests.conftest import ROLES, wait_for
 from tests.signoffs.test_signoffs import move, ready_to_sign, sign
+from tests.truststream.test_audit import WHERE_PEOPLE_WERE, change_and_sign_from_somewhere
 from truststream import audit
 from truststream.models import AuditSeal
 from truststream.uploads import LimitedUploadHandler
@@ -140,6 +141,25 @@ def test_the_printed_trail_is_exactly_the_sealed_one(plan, owner, editor):
     assert len(printed) == seal.event_count
     marks = audit.current_marks(seal.marks)  # a renamed table's events, under today's label
     assert all(pgh_id <= marks[model] for model, pgh_id in printed)
+
+
+def test_the_printed_trail_leaves_out_where_people_were(
+    celery_worker, plan, owner, editor, client_for
+):
+    """Every member may download a packet, so its trail names who did what and when, but not
+    the addresses and browsers recorded with the changes: those stay in the sealed trail, for
+    plan owners on the audit page."""
+    signoff = change_and_sign_from_somewhere(plan, editor, client_for)
+    # A signature's row edited outside the application (the admin, SQL): the trail has the
+    # change of those two fields, which the appendix would otherwise print before and after.
+    Signoff.objects.filter(pk=signoff.pk).update(
+        ip_address="198.51.100.4", user_agent="OtherBrowser/2.0"
+    )
+    packet = ready(services.packet_request(plan=plan, requested_by=owner, kind="draft").pk)
+    whole = "\n".join(texts(pdf_of(packet)))
+    assert f"signoff #{signoff.pk} changed" in whole  # the edit itself is printed
+    for text in (*WHERE_PEOPLE_WERE, "198.51.100.4", "OtherBrowser"):
+        assert text not in whole
 
 
 def test_the_renderer_fetches_only_static_files():

@@ -57,12 +57,13 @@ def write(tmp_path, name: str, pdf: bytes):
     return path
 
 
-def foreign_signer(tmp_path) -> signers.SimpleSigner:
-    """Somebody else's key and self-signed certificate, named like the instance's."""
+def self_signed(common_name: str, *extensions) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """A fresh key and a certificate it signs itself, valid from yesterday for 30 days, with
+    the given critical extensions."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "TrustStram Readiness packets")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.UTC)
-    certificate = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -70,8 +71,15 @@ def foreign_signer(tmp_path) -> signers.SimpleSigner:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=30))
-        .sign(key, hashes.SHA256())
     )
+    for extension in extensions:
+        builder = builder.add_extension(extension, critical=True)
+    return key, builder.sign(key, hashes.SHA256())
+
+
+def foreign_signer(tmp_path) -> signers.SimpleSigner:
+    """Somebody else's key and self-signed certificate, named like the instance's."""
+    key, certificate = self_signed("TrustStram Readiness packets")
     key_path, cert_path = tmp_path / "other-key.pem", tmp_path / "other-cert.pem"
     key_path.write_bytes(
         key.private_bytes(
@@ -167,19 +175,9 @@ def test_a_document_timestamp_is_checked_against_the_trusted_authorities(
     PAdES B-LTA adds them) still covers the whole file; the timestamp's authority must be
     trusted too. The authority is pyHanko's own in-process time-stamper with a key made here."""
     packet = ready(services.packet_request(plan=plan, requested_by=owner, kind="draft").pk)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test time-stamping authority")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-        .sign(key, hashes.SHA256())
+    key, certificate = self_signed(
+        "Test time-stamping authority",
+        x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]),
     )
     authority = asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
     authority_path = tmp_path / "tsa.pem"

@@ -14,6 +14,7 @@ from checklists.models import ChecklistItem
 from planning.models import DeploymentPlan, Task
 from signoffs import policies as signoff_policies
 from signoffs import services as signoff_services
+from signoffs.models import Signoff
 from truststream import audit
 from truststream.audit import seals
 from truststream.audit.history import context
@@ -466,8 +467,7 @@ def test_a_client_request_id_is_kept_only_when_it_is_a_plain_token(
 # Who sees where people were
 
 
-@pytest.fixture
-def signed_from_somewhere(plan, owner, editor, client_for):
+def change_and_sign_from_somewhere(plan, editor, client_for) -> Signoff:
     """A change made from 10.9.8.7, and a signature that recorded 203.0.113.9 and a browser."""
     item = plan.tasks.first()
     client_for(editor).post(
@@ -477,7 +477,7 @@ def signed_from_somewhere(plan, owner, editor, client_for):
     )
     signoff_services.role_assign(requirement=plan.roles.get(role="technical_lead"), assignee=editor)
     requirement = plan.roles.get(role="technical_lead")
-    signoff_services.signoff_record(
+    return signoff_services.signoff_record(
         requirement=requirement,
         signer=editor,
         decision="approve",
@@ -485,6 +485,11 @@ def signed_from_somewhere(plan, owner, editor, client_for):
         ip_address="203.0.113.9",
         user_agent="PeculiarBrowser/7.1",
     )
+
+
+@pytest.fixture
+def signed_from_somewhere(plan, editor, client_for):
+    change_and_sign_from_somewhere(plan, editor, client_for)
     return plan
 
 
@@ -497,10 +502,15 @@ def _page_and_csv(client, plan) -> tuple[str, str]:
     return page, b"".join(response.streaming_content).decode()
 
 
+@pytest.mark.parametrize("reader", ["owner", "superuser"])
 def test_owners_see_the_addresses_and_browsers_in_the_trail(
-    client_for, signed_from_somewhere, owner
+    client_for, signed_from_somewhere, reader, request, outsider
 ):
-    page, csv_text = _page_and_csv(client_for(owner), signed_from_somewhere)
+    if reader == "superuser":
+        outsider.is_superuser = True  # not a member: a superuser holds every permission
+        outsider.save()
+    person = outsider if reader == "superuser" else request.getfixturevalue(reader)
+    page, csv_text = _page_and_csv(client_for(person), signed_from_somewhere)
     for text in WHERE_PEOPLE_WERE:
         assert text in csv_text
     # The page lists a signature's first dozen fields, where its browser is not.

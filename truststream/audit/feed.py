@@ -230,11 +230,12 @@ EVENT_VERBS = {"insert": "created", "update": "changed", "delete": "deleted"}
 CLIENT_FIELDS = {"ip_address", "user_agent"}
 
 
-def describe_events(events, *, client_details: bool = True) -> list[dict]:
+def describe_events(events, *, client_details: bool) -> list[dict]:
     """Each event as people read it: when, who, what, and the values before and after.
 
-    Without `client_details` the IP addresses and user agents are left out (the caller shows
-    them to plan owners only).
+    Without `client_details` the IP addresses and user agents are left out: the caller says
+    whether its reader may see them (plan owners and superusers on the audit page; nobody in a
+    packet, which every member may download). They stay in the trail and under its seals.
     """
     user_ids = {e.pgh_context.get("user") for e in events if e.pgh_context}
     users = get_user_model().objects.in_bulk([uid for uid in user_ids if uid])
