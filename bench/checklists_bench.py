@@ -28,9 +28,9 @@ import django
 
 django.setup()
 
+from benchdb import bench_database_create, bench_database_drop
 from django.conf import settings
 from django.db import connection
-from django.test.utils import setup_test_environment
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "20"))
 UPDATES_PER_CLIENT = int(os.environ.get("BENCH_UPDATES", "50"))
@@ -237,16 +237,14 @@ def bench_api(owner, plan) -> list[str]:
 
 
 def main() -> None:
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    old_name = bench_database_create("checklists")
     try:
         owner, plan = make_plan()
         rows = bench_readiness(plan)
         connection.close()
         rows += bench_api(owner, plan)
     finally:
-        connection.close()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        bench_database_drop(old_name)
     print(f"{os.cpu_count()} cores\n")
     print("| what | median | p95 | notes |")
     print("|---|---|---|---|")

@@ -40,10 +40,9 @@ import django
 
 django.setup()
 
+from benchdb import bench_database_create, bench_database_drop
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from django.db import connection
-from django.test.utils import setup_test_environment
 
 sys.path.insert(0, str(ROOT / "bench"))
 from checklists_bench import PORT, percentile, start_gunicorn
@@ -179,8 +178,7 @@ def report(name: str, samples: list[float]) -> None:
 def main() -> None:
     from tests.gates import fakes
 
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    old_name = bench_database_create("gates")
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     api = fakes.github_api().start()
     os.environ.update(
@@ -285,7 +283,7 @@ def main() -> None:
                 process.terminate()
                 process.wait(timeout=30)
         api.stop()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        bench_database_drop(old_name)
 
 
 if __name__ == "__main__":

@@ -26,9 +26,9 @@ import django
 
 django.setup()
 
+from benchdb import bench_database_create, bench_database_drop
 from django.conf import settings
-from django.db import connection
-from django.test.utils import override_settings, setup_test_environment
+from django.test.utils import override_settings
 
 sys.path.insert(0, str(ROOT / "bench"))
 from checklists_bench import PORT, percentile, start_gunicorn
@@ -88,8 +88,7 @@ def setup():
 
 
 def main() -> None:
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    old_name = bench_database_create("live")
     try:
         plan, sessions, tokens, items = setup()
         server = start_gunicorn(settings.DATABASES["default"])
@@ -169,7 +168,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        bench_database_drop(old_name)
     if CHANGERS and not seen:
         raise SystemExit(f"No page learned of any change: {counts}")
     requests = counts["polls"] + 2 * counts["changes"]

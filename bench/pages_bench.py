@@ -31,10 +31,10 @@ import django
 
 django.setup()
 
+from benchdb import bench_database_create, bench_database_drop
 from django.conf import settings
 from django.db import connection
 from django.test import Client
-from django.test.utils import setup_test_environment
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
@@ -171,10 +171,7 @@ def main() -> None:
         sys.exit("wrk is missing: bin/system-packages installs it (apt-get install wrk).")
     from django.urls import reverse
 
-    setup_test_environment()
-    # Its own name, so that a test run on the same server is never in the way.
-    connection.settings_dict["TEST"]["NAME"] = f"bench_pages_{os.getpid()}"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    old_name = bench_database_create("pages")
     rows = []
     try:
         member, plan = make_plan()
@@ -204,8 +201,7 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
     finally:
-        connection.close()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        bench_database_drop(old_name)
     print(f"{os.cpu_count()} cores, wrk -t2 -c{CONNECTIONS} -d{SECONDS}s per run\n")
     print("| page | page's throughput | bare page just before | ratio | median | p99 | queries |")
     print("|---|---|---|---|---|---|---|")

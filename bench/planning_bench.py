@@ -24,9 +24,9 @@ import django
 
 django.setup()
 
+from benchdb import bench_database_create, bench_database_drop
 from django.db import connection
 from django.test import Client
-from django.test.utils import setup_test_environment
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "30"))
 
@@ -154,13 +154,12 @@ def bench_import(plan) -> list[str]:
 
 
 def main() -> None:
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    old_name = bench_database_create("planning")
     try:
         owner, small, large = make_plans()
         rows = bench_board(owner, [small, large]) + bench_import(small)
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        bench_database_drop(old_name)
     print(f"Python {platform.python_version()}, {os.cpu_count()} cores, {ROUNDS} rounds\n")
     print("| what | median | p95 | notes |")
     print("|---|---|---|---|")

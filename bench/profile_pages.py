@@ -22,9 +22,9 @@ import django
 
 django.setup()
 
+from benchdb import bench_database_create, bench_database_drop
 from django.db import connection
 from django.test import Client
-from django.test.utils import setup_test_environment
 from django.urls import reverse
 from pyinstrument import Profiler
 
@@ -91,9 +91,7 @@ def main() -> None:
     from tests.factories import UserFactory, make_plan
     from truststream.services import token_create
 
-    setup_test_environment()
-    connection.settings_dict["TEST"]["NAME"] = f"bench_profile_{os.getpid()}"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    old_name = bench_database_create("profile")
     try:
         owner = UserFactory(username="profile-owner")
         member = UserFactory(username="profile-member")
@@ -143,7 +141,7 @@ def main() -> None:
 
         profiled("API item update", update)
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        bench_database_drop(old_name)
 
 
 if __name__ == "__main__":

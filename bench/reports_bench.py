@@ -29,9 +29,9 @@ import django
 
 django.setup()
 
+from benchdb import bench_database_create, bench_database_drop
 from django.db import connection
 from django.test import Client
-from django.test.utils import setup_test_environment
 from django.utils import timezone
 
 PLANS = int(os.environ.get("BENCH_PLANS", "500"))
@@ -146,13 +146,12 @@ def bench(owner) -> list[str]:
 
 
 def main() -> None:
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    old_name = bench_database_create("reports")
     try:
         owner, seeded = seed(PLANS)
         rows = bench(owner)
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        bench_database_drop(old_name)
     print(
         f"Python {platform.python_version()}, {os.cpu_count()} cores, {PLANS} plans "
         f"(seeded in {seeded:.0f} s), {ROUNDS} rounds\n"

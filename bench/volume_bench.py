@@ -4,19 +4,23 @@
     python -m truststream.embedded exec -- .venv/bin/python bench/volume_bench.py
     # BENCH_PLANS (10000), BENCH_EVENTS (1000000), BENCH_BUSY (400): the events go to that
     # many of the other plans, so each of those has BENCH_EVENTS / BENCH_BUSY events.
+    # BENCH_EXPLAIN_DIR: write each query of the audit and activity pages there, with its
+    # EXPLAIN (ANALYZE, BUFFERS) plan, before and after seeding.
 
 One member's plan is measured (plan list, overview, audit page, activity page: queries and
 median time through Django's test client) on an empty database, then again after seeding,
 with SQL (INSERT … SELECT over generate_series), BENCH_PLANS other plans and BENCH_EVENTS
 checklist-item events spread over BENCH_BUSY of them. The overview is measured as the first
 reader after a change (nothing cached). The audit and activity pages' queries are also run
-under EXPLAIN ANALYZE before and after: the database's own time, and whether Postgres chose
-to compile any of them (JIT), which is what made them slow when the planner estimated this
-plan's trail from the average plan's. Everything happens in a throwaway database created and
-dropped here.
+under EXPLAIN (ANALYZE, BUFFERS) before and after: the database's own time (execution, and
+planning apart), the buffers read, and whether Postgres chose to compile any of them (JIT),
+which is what made them slow when the planner estimated this plan's trail from the average
+plan's. Everything happens in a throwaway database created and
+dropped here (bench/benchdb.py).
 """
 
 import os
+import re
 import statistics
 import sys
 import time
@@ -31,15 +35,17 @@ import django
 
 django.setup()
 
+from benchdb import bench_database_create, bench_database_drop
 from django.db import connection
 from django.test import Client
-from django.test.utils import setup_test_environment
 from django.urls import reverse
 
 PLANS = int(os.environ.get("BENCH_PLANS", "10000"))
 EVENTS = int(os.environ.get("BENCH_EVENTS", "1000000"))
 BUSY = int(os.environ.get("BENCH_BUSY", "400"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
+# A folder to write each query's plan into (EXPLAIN (ANALYZE, BUFFERS)), before and after seeding.
+EXPLAIN_DIR = os.environ.get("BENCH_EXPLAIN_DIR", "")
 
 
 def make_plan():
@@ -138,10 +144,11 @@ def measure(owner, plan) -> dict[str, tuple[int, float]]:
     return results
 
 
-def explain(owner, plan) -> dict[str, tuple[float, bool]]:
+def explain(owner, plan, stage: str) -> dict[str, tuple[float, float, int, bool]]:
     """The database's own time for the audit and activity pages' queries (EXPLAIN ANALYZE,
-    summed), and whether Postgres compiled any of them (JIT): a figure the Python side's
-    share of two busy cores does not move."""
+    summed: execution, and planning apart), the shared buffers they touched, and whether
+    Postgres compiled any of them (JIT): figures the Python side's share of two busy cores
+    does not move."""
     client = Client()
     client.force_login(owner)
     results = {}
@@ -154,32 +161,41 @@ def explain(owner, plan) -> dict[str, tuple[float, bool]]:
 
         with connection.execute_wrapper(note):
             client.get(reverse(f"planning:{name}", args=[plan.pk]))
-        total, jit = 0.0, False
+        total, planning, buffers, jit = 0.0, 0.0, 0, False
         with connection.cursor() as cursor:
-            for sql, params in captured:
+            for number, (sql, params) in enumerate(captured, 1):
                 if not sql.lstrip().upper().startswith(("SELECT", "(", "WITH")):
                     continue
-                cursor.execute("EXPLAIN (ANALYZE, SUMMARY) " + sql, params)
-                for (line,) in cursor.fetchall():
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS, SUMMARY) " + sql, params)
+                lines = [line for (line,) in cursor.fetchall()]
+                for line in lines:
                     jit = jit or line.lstrip().startswith("JIT:")
                     if line.startswith("Execution Time:"):
                         total += float(line.split()[2])
-        results[f"{name} page"] = (total, jit)
+                    if line.startswith("Planning Time:"):
+                        planning += float(line.split()[2])
+                # The plan's top node counts the buffers of everything below it.
+                top = next((line for line in lines if "Buffers:" in line), "")
+                buffers += sum(int(n) for n in re.findall(r"=(\d+)", top))
+                if EXPLAIN_DIR:
+                    folder = Path(EXPLAIN_DIR)
+                    folder.mkdir(parents=True, exist_ok=True)
+                    (folder / f"{stage}-{name}-{number:02}.txt").write_text(
+                        cursor.mogrify(sql, params) + "\n\n" + "\n".join(lines) + "\n"
+                    )
+        results[f"{name} page"] = (total, planning, buffers, jit)
     return results
 
 
 def main() -> None:
-    setup_test_environment()
-    connection.settings_dict["TEST"]["NAME"] = f"bench_volume_{os.getpid()}"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    old_name = bench_database_create("volume")
     try:
         owner, plan = make_plan()
-        before, database_before = measure(owner, plan), explain(owner, plan)
+        before, database_before = measure(owner, plan), explain(owner, plan, "before")
         seconds = seed(plan)
-        after, database_after = measure(owner, plan), explain(owner, plan)
+        after, database_after = measure(owner, plan), explain(owner, plan, "after")
     finally:
-        connection.close()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        bench_database_drop(old_name)
     print(
         f"{PLANS} other plans, {EVENTS} events over {BUSY} of them "
         f"({EVENTS // max(BUSY, 1)} each), seeded in {seconds:.0f} s; medians of {ROUNDS}\n"
@@ -192,12 +208,17 @@ def main() -> None:
             f"| {name} | {queries} queries, {ms:.0f} ms | {queries_after} queries, "
             f"{ms_after:.0f} ms | {100 * (ms_after - ms) / ms:+.0f} % |"
         )
-    print("\n| page | database time before | with the volume | JIT used |")
-    print("|---|---|---|---|")
-    for name, (ms, jit) in database_before.items():
-        ms_after, jit_after = database_after[name]
+    print(
+        "\n| page | database time before (planning) | with the volume (planning) "
+        "| buffers before → with the volume | JIT used |"
+    )
+    print("|---|---|---|---|---|")
+    for name, (ms, planning, buffers, jit) in database_before.items():
+        ms_after, planning_after, buffers_after, jit_after = database_after[name]
         print(
-            f"| {name} | {ms:.1f} ms | {ms_after:.1f} ms | {'yes' if jit or jit_after else 'no'} |"
+            f"| {name} | {ms:.1f} ms ({planning:.1f} ms) | {ms_after:.1f} ms "
+            f"({planning_after:.1f} ms) | {buffers} → {buffers_after} "
+            f"| {'yes' if jit or jit_after else 'no'} |"
         )
 
 

@@ -1,6 +1,7 @@
 """A plan's activity: its audit trail told as sentences people read.
 
-`plan_activity` narrows `audit.plan_events_feed` (one query over every event table); `describe`
+`plan_activity` narrows the plan's audit trail (a count and a page of it, one query each over
+every event table, through `audit.plan_events_count` and `audit.plan_events_window`); `describe`
 turns one page of those events into `Entry`s with a bounded number of bulk lookups (the people
 named, the records that events point to, one prefetch per registered model), however
 many events the page holds.
@@ -23,10 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Model, Q
+from django.db.models import Model
 from django.urls import reverse
 from django.utils.dateformat import format as date_format
 
@@ -147,29 +147,58 @@ def models_of(kind: str) -> list[str]:
 
 def plan_activity(
     plan_id: int, *, kind: str = "", user_id: int | None = None, system: bool = False
-):
-    """The plan's events for its activity feed, newest first (a lazy queryset: paginate it).
+) -> "PlanActivity":
+    """The plan's events for its activity feed, newest first (lazy: paginate it).
 
     `kind` is a key of `KINDS` (any other value filters nothing: the caller refuses it);
     `user_id` keeps the changes made by that person, `system` those made by no one signed in
     (tasks, commands, SQL).
     """
-    events = audit.plan_events_feed(plan_id)
-    plan_event = apps.get_model(settings.AUDIT_PLAN_MODEL).pgh_event_model
-    creation = plan_event.objects.filter(
-        pgh_obj_id=plan_id, pgh_label="insert", pgh_context_id__isnull=False
-    ).values("pgh_context_id")
-    copied = [label for label, reg in MODELS.items() if reg.copied_with_the_plan]
-    events = events.exclude(
-        pgh_label="insert", pgh_obj_model__in=copied, pgh_context_id__in=creation
+    copied = frozenset(label for label, reg in MODELS.items() if reg.copied_with_the_plan)
+    filters = audit.EventFilter(
+        user_id=user_id,
+        system=system and user_id is None,
+        tracked=frozenset(models_of(kind)) if kind in KINDS else None,
+        not_created_with_plan=copied,
     )
-    if kind in KINDS:
-        events = events.filter(pgh_obj_model__in=models_of(kind))
-    if user_id is not None:
-        events = events.filter(pgh_context__user=user_id)
-    elif system:
-        events = events.filter(Q(pgh_context__isnull=True) | Q(pgh_context__user__isnull=True))
-    return events
+    return PlanActivity(plan_id, filters)
+
+
+class PlanActivity:
+    """A plan's filtered events as Django's `Paginator` reads them: `count()` and a slice are
+    one query each (`audit.plan_events_count`, `audit.plan_events_window`), and a slice reads
+    the rows, contexts and previous rows of the events it returns, not of the whole trail.
+    Iterating reads every event, in chunks of `CHUNK`."""
+
+    CHUNK = 500
+
+    def __init__(self, plan_id: int, filters):
+        self.plan_id = plan_id
+        self.filters = filters
+
+    def count(self) -> int:
+        return audit.plan_events_count(self.plan_id, filters=self.filters)
+
+    def __getitem__(self, window: slice) -> list:
+        if not isinstance(window, slice) or window.step is not None:
+            raise TypeError("An activity feed is read by slices.")
+        offset = window.start or 0
+        if window.stop is None:
+            return list(self)[offset:]
+        return self._window(offset, window.stop - offset)
+
+    def __iter__(self):
+        offset = 0
+        while events := self._window(offset, self.CHUNK):
+            yield from events
+            offset += len(events)
+
+    def _window(self, offset: int, size: int) -> list:
+        if size <= 0:
+            return []
+        return audit.plan_events_window(
+            self.plan_id, offset=offset, size=size, filters=self.filters
+        )
 
 
 @dataclass(frozen=True)

@@ -57,8 +57,9 @@ class LocalPki:
         self.server.server_close()
 
 
-def start(folder: Path) -> LocalPki:
-    """Make the keys in `folder`, and serve the PKI on a free loopback port until `stop()`."""
+def start(folder: Path, port: int = 0) -> LocalPki:
+    """Make the keys in `folder`, and serve the PKI on loopback until `stop()`: on `port`, or on
+    a free port when it is 0."""
     config = yaml.safe_load(CONFIG.read_text())
     for entry in config["keysets"]["readiness"]["keys"].values():
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -73,7 +74,7 @@ def start(folder: Path) -> LocalPki:
     # addresses, are made after that, by the application the server then hands requests to.
     application = {}
     server = make_server(
-        "127.0.0.1", 0, lambda environ, respond: application["app"](environ, respond)
+        "127.0.0.1", port, lambda environ, respond: application["app"](environ, respond)
     )
     url = f"http://127.0.0.1:{server.server_port}"
     certomancer = CertomancerConfig(config, key_search_dir=str(folder), external_url_prefix=url)

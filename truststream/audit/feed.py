@@ -80,17 +80,33 @@ _CURSOR = re.compile(r"([0-9]{1,17})_([A-Za-z0-9_.]{1,100})_([0-9]{1,18})", re.A
 
 @dataclass(frozen=True)
 class EventFilter:
-    """Which of a plan's events to read: one event table, one person, days in UTC."""
+    """Which of a plan's events to read: one event table, one person, days in UTC.
+
+    For the activity feed also: `tracked`, the labels of the tracked models whose events to
+    keep (all when None); `system`, only the changes no signed-in person made (tasks,
+    commands, SQL); `not_created_with_plan`, labels of tracked models whose inserts made in the
+    context that created the plan are left out (the plan's own creation tells of them)."""
 
     table: str = ""
     user_id: int | None = None
     since: datetime.date | None = None
     until: datetime.date | None = None
+    tracked: frozenset[str] | None = None
+    system: bool = False
+    not_created_with_plan: frozenset[str] = frozenset()
+
+    def models(self) -> list:
+        """The event models these filters read."""
+        return [
+            model
+            for model in plan_event_models()
+            if (not self.table or model._meta.label == self.table)
+            and (self.tracked is None or model.pgh_tracked_model._meta.label in self.tracked)
+        ]
 
 
-def _branch(model, plan_id: int, filters: EventFilter, cursor: Cursor | None, newer: bool):
-    """The SQL that reads one event table's part of a page, and its parameters."""
-    table = connection.ops.quote_name(model._meta.db_table)
+def _where(model, plan_id: int, filters: EventFilter) -> tuple[list[str], list]:
+    """The conditions on one event table (as `e`) that `filters` make, and their parameters."""
     if model.pgh_tracked_model._meta.label == settings.AUDIT_PLAN_MODEL:
         plan_column = "pgh_obj_id"
     else:
@@ -103,12 +119,32 @@ def _branch(model, plan_id: int, filters: EventFilter, cursor: Cursor | None, ne
             "WHERE c.id = e.pgh_context_id AND c.metadata @> %s::jsonb)"
         )
         params.append(json.dumps({"user": filters.user_id}))
+    if filters.system:
+        where.append(
+            "NOT EXISTS (SELECT 1 FROM pghistory_context c "
+            "WHERE c.id = e.pgh_context_id AND c.metadata ->> 'user' IS NOT NULL)"
+        )
+    if model.pgh_tracked_model._meta.label in filters.not_created_with_plan:
+        plan_events = apps.get_model(settings.AUDIT_PLAN_MODEL).pgh_event_model._meta.db_table
+        where.append(
+            "NOT (e.pgh_label = 'insert' AND EXISTS (SELECT 1 FROM "  # noqa: S608 - a model's table
+            f"{connection.ops.quote_name(plan_events)} created WHERE created.pgh_obj_id = %s "
+            "AND created.pgh_label = 'insert' AND created.pgh_context_id = e.pgh_context_id))"
+        )
+        params.append(plan_id)
     if filters.since is not None:
         where.append("e.pgh_created_at >= %s")
         params.append(_utc_midnight(filters.since))
     if filters.until is not None:
         where.append("e.pgh_created_at < %s")
         params.append(_utc_midnight(filters.until + datetime.timedelta(days=1)))
+    return where, params
+
+
+def _branch(model, plan_id: int, filters: EventFilter, cursor: Cursor | None, newer: bool):
+    """The SQL that reads one event table's part of a page, and its parameters."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    where, params = _where(model, plan_id, filters)
     if cursor is not None:
         # (time, table, id) past the cursor; the table is this one's, so it settles ties of
         # time between tables here and leaves an index-friendly condition on (time, id).
@@ -162,34 +198,63 @@ def plan_events_page(
     """
     newer = newer_than is not None
     cursor = newer_than if newer else older_than
-    models_ = [
-        m for m in plan_event_models() if not filters.table or m._meta.label == filters.table
-    ]
-    if not models_:
-        return [], False
-    branches, params = [], []
-    for model in models_:
-        sql, branch_params = _branch(model, plan_id, filters, cursor, newer)
-        branches.append(sql)
-        params += [*branch_params, size + 1]
-    order = "ASC" if newer else "DESC"
-    # Labels compare byte by byte, as Python compares them in `_branch`.
-    union = " UNION ALL ".join(branches)
-    sql = f"""
-        SELECT * FROM ({union}) feed
-        ORDER BY feed.pgh_created_at {order}, feed.pgh_model COLLATE "C" {order},
-            feed.pgh_id {order}
-        LIMIT %s
-    """  # noqa: S608 - the branches are `_branch`'s
-
-    params.append(size + 1)
-    with connection.cursor() as db:
-        db.execute(sql, params)
-        rows = db.fetchall()
+    rows = _read(plan_id, filters, cursor, newer, size + 1, 0)
     events = [_feed_event(*row) for row in rows[:size]]
     if newer:
         events.reverse()
     return events, len(rows) > size
+
+
+def plan_events_window(
+    plan_id: int, *, offset: int, size: int, filters: EventFilter = EventFilter()
+) -> list[FeedEvent]:
+    """The plan's events from the `offset`-th newest, at most `size` of them, for pages by
+    number (the activity feed): newest first, and the events of one transaction (which share
+    their time) by id, the newest first, then by table. One query; each event table gives at
+    most `offset + size` rows, and only those have their context and previous row read, so the
+    first pages cost the same however long the trail."""
+    rows = _read(plan_id, filters, None, False, size, offset, id_before_table=True)
+    return [_feed_event(*row) for row in rows]
+
+
+def plan_events_count(plan_id: int, *, filters: EventFilter = EventFilter()) -> int:
+    """How many of the plan's events `filters` let through: one query, one count per table."""
+    counts, params = [], []
+    for model in filters.models():
+        where, where_params = _where(model, plan_id, filters)
+        table = connection.ops.quote_name(model._meta.db_table)
+        # Names come from the models, every value is a parameter.
+        counts.append(f"(SELECT count(*) FROM {table} e WHERE {' AND '.join(where)})")  # noqa: S608
+        params += where_params
+    if not counts:
+        return 0
+    with connection.cursor() as db:
+        db.execute(f"SELECT {' + '.join(counts)}", params)
+        return db.fetchone()[0]
+
+
+def _read(plan_id, filters, cursor, newer, limit, offset, id_before_table=False) -> list[tuple]:
+    branches, params = [], []
+    for model in filters.models():
+        sql, branch_params = _branch(model, plan_id, filters, cursor, newer)
+        branches.append(sql)
+        params += [*branch_params, offset + limit]
+    if not branches:
+        return []
+    order = "ASC" if newer else "DESC"
+    # Labels compare byte by byte, as Python compares them in `_branch`.
+    table, pgh_id = f'feed.pgh_model COLLATE "C" {order}', f"feed.pgh_id {order}"
+    ties = f"{pgh_id}, {table}" if id_before_table else f"{table}, {pgh_id}"
+    union = " UNION ALL ".join(branches)
+    sql = f"""
+        SELECT * FROM ({union}) feed
+        ORDER BY feed.pgh_created_at {order}, {ties}
+        LIMIT %s OFFSET %s
+    """  # noqa: S608 - the branches are `_branch`'s
+    params += [limit, offset]
+    with connection.cursor() as db:
+        db.execute(sql, params)
+        return db.fetchall()
 
 
 def _json(value):
