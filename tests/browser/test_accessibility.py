@@ -209,3 +209,40 @@ def test_the_signed_out_pages_pass_the_check(new_page, axe_script, db):
     phone = new_page(viewport=PHONE, bypass_csp=True)
     check(phone, axe_script, "/accounts/login/", found, "phone ")
     assert found == [], report(found)
+
+
+# What the focused element shows: its tag and text, and its ring (outline or box-shadow).
+FOCUSED = """() => {
+  const element = document.activeElement;
+  if (!element || element === document.body) return null;
+  const style = getComputedStyle(element);
+  const name = (element.getAttribute("aria-label") || element.textContent || element.name || "")
+    .trim().replace(/\\s+/g, " ").slice(0, 40);
+  return {
+    element: `${element.tagName.toLowerCase()} "${name}"`,
+    ring: `${style.outlineStyle} ${style.outlineColor} | ${style.boxShadow}`,
+  };
+}"""
+FOCUS_YELLOW = "rgb(255, 191, 71)"
+
+
+def test_every_control_shows_the_focus_ring_from_the_keyboard(new_page, content, owner):
+    """axe cannot see a focus ring: tab through the top of two busy pages and check that each
+    control the keyboard reaches draws the ring."""
+    page = new_page()
+    log_in(page, owner.email, PASSWORD)
+    expect(page.locator("main h1").first).to_be_visible()
+    missing = []
+    for path in [f"/plans/{content.pk}/", f"/plans/{content.pk}/checklists/"]:
+        page.goto(path)
+        seen = 0
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            focused = page.evaluate(FOCUSED)
+            if focused is None:
+                continue
+            seen += 1
+            if FOCUS_YELLOW not in focused["ring"]:
+                missing.append(f"{path}: {focused['element']}: {focused['ring']}")
+        assert seen > 30, path
+    assert missing == [], "no visible focus ring:\n" + "\n".join(missing)
