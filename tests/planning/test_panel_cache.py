@@ -31,7 +31,7 @@ def _section(html: str, title_id: str) -> str:
 
 
 def _timeline(html: str) -> str:
-    match = re.search(r'<div class="timeline-wrap">.*?</svg>', html, re.S)
+    match = re.search(r'<div class="timeline-wrap"[^>]*>.*?</svg>', html, re.S)
     assert match
     return match[0]
 
