@@ -38,31 +38,37 @@ def test_an_invitation_withdrawn_before_the_worker_runs_is_not_emailed(celery_wo
     assert [m for m in mail.outbox if m.to == ["late@example.com"]] == []
 
 
-def test_a_member_removed_before_the_worker_runs_gets_no_email(celery_worker, plan, editor, viewer):
-    from planning.tasks import membership_added_notify
+def test_a_member_removed_before_their_email_is_sent_gets_none(plan, editor, viewer):
+    from planning import services
+    from planning.emails import MEMBER_ADDED
+    from truststream.models import OutboxEmail
+    from truststream.services import email_send, emails_requeue
 
-    wait_for(lambda: len(mail.outbox) == 2)  # the invitations of the plan fixture
-    mail.outbox.clear()
-    removed = plan.memberships.get(user=editor)
-    plan.memberships.filter(pk=removed.pk).delete()
+    # No worker here: the emails of the plan fixture wait in the outbox.
+    removed = OutboxEmail.objects.get(kind=MEMBER_ADDED, to=editor.email)
+    kept = OutboxEmail.objects.get(kind=MEMBER_ADDED, to=viewer.email)
+    services.membership_remove(membership=plan.memberships.get(user=editor))
 
-    membership_added_notify.delay(removed.pk)
-    # The worker runs one task at a time, in order: once the second email is out, the first
-    # task has run too.
-    membership_added_notify.delay(plan.memberships.get(user=viewer).pk)
-    wait_for(lambda: mail.outbox)
-
+    assert email_send(email_id=removed.pk) is False  # what the worker runs
+    assert email_send(email_id=kept.pk) is True
     assert [message.to for message in mail.outbox] == [[viewer.email]]
+    removed.refresh_from_db()
+    assert removed.cancelled_at is not None and removed.sent_at is None
+    emails_requeue()  # a cancelled email is not queued again either
+    assert OutboxEmail.objects.get(pk=removed.pk).attempts == 1
 
 
 def test_a_title_stored_with_a_line_break_still_gets_its_email_out(plan, viewer):
     """Rows from before titles were refused line breaks still email on one subject line."""
+    from planning.emails import MEMBER_ADDED
     from planning.models import DeploymentPlan
-    from planning.tasks import membership_added_notify
+    from truststream.models import OutboxEmail
+    from truststream.services import email_send
 
     DeploymentPlan.objects.filter(pk=plan.pk).update(title="Checkout\r\nBcc: someone@evil.test")
     mail.outbox.clear()
-    membership_added_notify(plan.memberships.get(user=viewer).pk)  # what the worker runs
+    email = OutboxEmail.objects.get(kind=MEMBER_ADDED, to=viewer.email)
+    email_send(email_id=email.pk)  # what the worker runs
 
     [message] = mail.outbox
     assert message.subject == "[TrustStram] You were added to Checkout Bcc: someone@evil.test 4.4.0"
