@@ -73,3 +73,32 @@ def test_a_title_stored_with_a_line_break_still_gets_its_email_out(plan, viewer)
     [message] = mail.outbox
     assert message.subject == "[TrustStram] You were added to Checkout Bcc: someone@evil.test 4.4.0"
     assert message.to == [viewer.email]
+
+
+def test_an_invitation_email_still_unsent_after_a_day_is_given_up_and_logged(
+    plan, owner, caplog
+):
+    import datetime
+
+    import time_machine
+    from django.utils import timezone
+
+    from planning import services
+    from truststream.models import OutboxEmail
+    from truststream.services import email_send, emails_requeue
+
+    # No worker here: the email waits in the outbox, as when Redis stays away.
+    invitation = services.invitation_create(
+        plan=plan, actor=owner, email="newcomer@example.com", role="viewer"
+    )
+    email = OutboxEmail.objects.get(to="newcomer@example.com")
+    with time_machine.travel(timezone.now() + datetime.timedelta(hours=25)):
+        emails_requeue()
+    email.refresh_from_db()
+    assert email.given_up_at is not None and email.sent_at is None
+    # The plan fixture's "you were added" emails wait too, and are given up with it.
+    assert "Gave up sending 3 outbox email(s), still unsent after 24 hours" in caplog.text
+    assert f"{email.pk}]" in caplog.text
+    assert invitation.pk == email.ref_id
+    assert email_send(email_id=email.pk) is False  # a late message does not send it either
+    assert [m for m in mail.outbox if m.to == ["newcomer@example.com"]] == []
