@@ -75,9 +75,7 @@ def test_a_title_stored_with_a_line_break_still_gets_its_email_out(plan, viewer)
     assert message.to == [viewer.email]
 
 
-def test_an_invitation_email_still_unsent_after_a_day_is_given_up_and_logged(
-    plan, owner, caplog
-):
+def test_an_invitation_email_still_unsent_after_a_day_is_given_up_and_logged(plan, owner, caplog):
     import datetime
 
     import time_machine
