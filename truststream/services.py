@@ -239,6 +239,9 @@ def email_queue(
     return email
 
 
+OUTBOX_KEPT = datetime.timedelta(days=30)
+
+
 def email_send(*, email_id: int) -> bool:
     """Send one outbox email, at most once however often it was queued; True if this call sent
     it. One whose renderer finds it no longer wanted is cancelled instead; one already sent,
@@ -277,7 +280,8 @@ def email_send(*, email_id: int) -> bool:
 def emails_requeue(*, limit: int = 500) -> list[int]:
     """Queue again the outbox emails still unsent NOTIFICATION_EMAIL_RETRY_SECONDS after they
     were last queued (Redis was away, the worker died, the mail server refused); give up, and
-    log, those made more than NOTIFICATION_EMAIL_GIVE_UP_HOURS ago. Returns the ids queued,
+    log, those made more than NOTIFICATION_EMAIL_GIVE_UP_HOURS ago; delete those sent or
+    cancelled more than OUTBOX_KEPT ago (given-up ones stay). Returns the ids queued,
     once this commits. `email_send` sends each at most once, so a message that was only late
     and this one do not both send."""
     now = timezone.now()
@@ -311,6 +315,10 @@ def emails_requeue(*, limit: int = 500) -> list[int]:
         if due:
             logger.warning("Queued %d unsent outbox email(s) again: ids %s", len(due), due)
             transaction.on_commit(lambda: [outbox_email_send_task.delay(pk) for pk in due])
+        # Sent and cancelled rows are kept a while for whoever asks "was it sent?", then go.
+        OutboxEmail.objects.filter(
+            Q(sent_at__lt=now - OUTBOX_KEPT) | Q(cancelled_at__lt=now - OUTBOX_KEPT)
+        ).delete()
     return due
 
 
