@@ -35,7 +35,7 @@ class PlanningConfig(AppConfig):
     verbose_name = "Deployment planning"
 
     def ready(self):
-        from planning import activity, live, services
+        from planning import activity, emails, live, services
         from planning.signals import plan_content_changed
         from truststream.signals import team_left
 
@@ -47,5 +47,6 @@ class PlanningConfig(AppConfig):
         pre_save.connect(_person_shown_before, sender=settings.AUTH_USER_MODEL)
         post_save.connect(_person_shown_changed, sender=settings.AUTH_USER_MODEL)
         activity.register()
+        emails.register()
         # Whoever leaves a team leaves the plans it was their only way into.
         team_left.connect(services.plan_teams_release, dispatch_uid="planning_plan_teams_release")

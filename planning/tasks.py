@@ -1,57 +1,29 @@
 from celery import shared_task
-from django.conf import settings
-from django.core.mail import send_mail
-from django.template.loader import render_to_string
-from django.urls import reverse
 
+from planning import emails
 from planning.models import Invitation, PlanMembership
 from truststream.locks import once_per
-from truststream.validators import email_subject
+
+# Messages queued before the outbox (truststream.outbox) are handed over to it. Remove these
+# two once no worker can hold one of them any more.
 
 
 @shared_task
 def membership_added_notify(membership_id: int) -> None:
-    """Tell a new member which plan they were added to, with a link to it."""
-    membership = (
-        PlanMembership.objects.select_related("plan", "user", "added_by")
-        .filter(pk=membership_id)
-        .first()
-    )
-    if membership is None:  # removed again before the worker got to it
-        return
-    context = {
-        "membership": membership,
-        "plan": membership.plan,
-        "plan_url": settings.SITE_URL + reverse("planning:plan_detail", args=[membership.plan_id]),
-    }
-    send_mail(
-        subject=email_subject(f"You were added to {membership.plan}"),
-        message=render_to_string("planning/email/member_added.txt", context),
-        from_email=None,
-        recipient_list=[membership.user.email],
-    )
+    from truststream.services import email_queue
+
+    membership = PlanMembership.objects.select_related("user").filter(pk=membership_id).first()
+    if membership is not None:
+        email_queue(kind=emails.MEMBER_ADDED, to=membership.user.email, ref_id=membership.pk)
 
 
 @shared_task
 def invitation_send(invitation_id: int) -> None:
-    """Email an invitation its link, unless it was withdrawn or replaced meanwhile."""
-    invitation = (
-        Invitation.objects.select_related("plan", "invited_by").filter(pk=invitation_id).first()
-    )
-    if invitation is None or invitation.state != "pending":
-        return
-    context = {
-        "invitation": invitation,
-        "plan": invitation.plan,
-        "inviter": invitation.invited_by.email if invitation.invited_by else "A plan owner",
-        "url": settings.SITE_URL + reverse("planning:invitation", args=[invitation.token]),
-    }
-    send_mail(
-        subject=email_subject(f"You are invited to {invitation.plan}"),
-        message=render_to_string("planning/email/invitation.txt", context),
-        from_email=None,
-        recipient_list=[invitation.email],
-    )
+    from truststream.services import email_queue
+
+    invitation = Invitation.objects.filter(pk=invitation_id).first()
+    if invitation is not None:
+        email_queue(kind=emails.INVITATION, to=invitation.email, ref_id=invitation.pk)
 
 
 @shared_task

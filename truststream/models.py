@@ -209,6 +209,47 @@ class Notification(models.Model):
         return self.text
 
 
+class OutboxEmail(models.Model):
+    """An email the site owes someone (an invitation, "you were added to a plan", "your tokens
+    were revoked"): written in the transaction of the change that causes it, so that it
+    outlives Redis being away when that change commits. `email_send` renders and sends it at
+    most once (compare-and-set on `sent_at`); `emails_requeue` queues again those still unsent
+    NOTIFICATION_EMAIL_RETRY_SECONDS after they were last queued, and gives up on those older
+    than NOTIFICATION_EMAIL_GIVE_UP_HOURS. Notifications keep their own columns for this.
+
+    `kind` names the renderer an app registered for it (truststream.outbox); `ref_id` is the
+    row it tells of (an invitation, a membership), read afresh when it is sent, and `context`
+    what the email needs that no row keeps. `cancelled_at`: its renderer found it no longer
+    wanted when it came to be sent (the invitation was withdrawn, the member removed)."""
+
+    kind = models.CharField(max_length=40)
+    to = models.EmailField()
+    ref_id = models.BigIntegerField(null=True, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When it was last queued, and how many times it was (the first time and each sweep's).
+    queued_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    given_up_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(
+                    sent_at__isnull=True, cancelled_at__isnull=True, given_up_at__isnull=True
+                ),
+                name="outbox_email_unsent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to}"
+
+
 @tracked()
 class NotificationPreference(models.Model):
     """How a person wants to be told of one kind of thing; without a row, immediately."""

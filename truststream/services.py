@@ -9,24 +9,28 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from truststream import outbox
 from truststream.models import (
     ApiToken,
     Delivery,
     Notification,
     NotificationKind,
     NotificationPreference,
+    OutboxEmail,
     Team,
     TeamMembership,
 )
 from truststream.ratelimit import rate_limit
 from truststream.signals import team_left
 from truststream.tasks import notification_email as notification_email_task
-from truststream.tasks import tokens_revoked_email as tokens_revoked_email_task
+from truststream.tasks import outbox_email_send as outbox_email_send_task
+from truststream.validators import email_subject
 
 logger = logging.getLogger(__name__)
 
@@ -81,9 +85,10 @@ def tokens_revoke_all(*, user, reason: str) -> list[str]:
     names = list(active.order_by("created_at", "id").values_list("name", flat=True))
     if names:
         active.update(revoked_at=timezone.now())
-        user_id = user.pk
-        transaction.on_commit(
-            lambda: tokens_revoked_email_task.delay(user_id, names, reason), robust=True
+        email_queue(
+            kind=outbox.TOKENS_REVOKED,
+            to=user.email,
+            context={"names": names, "reason": reason},
         )
     return names
 
@@ -205,6 +210,115 @@ def notification_emails_requeue(*, limit: int = 500) -> list[int]:
         if due:
             logger.warning("Queued %d unsent notification email(s) again: ids %s", len(due), due)
             transaction.on_commit(lambda: [notification_email_task.delay(pk) for pk in due])
+    return due
+
+
+# The outbox: emails other than notifications, kept in Postgres until they are sent.
+
+
+@transaction.atomic
+def email_queue(
+    *, kind: str, to: str, ref_id: int | None = None, context: dict | None = None
+) -> OutboxEmail:
+    """Owe `to` an email of `kind` (a kind registered in truststream.outbox), about the row
+    `ref_id` and with `context` (JSON) for what no row keeps. Call it inside the transaction of
+    the change that causes it: the row commits with that change, and the email is queued once
+    it does. With Redis away the change still commits, and `emails_requeue` queues it later."""
+    if kind not in outbox.RENDERERS:
+        raise ValueError(f"No renderer is registered for outbox emails of kind {kind!r}.")
+    email = OutboxEmail.objects.create(
+        kind=kind,
+        to=to,
+        ref_id=ref_id,
+        context=context or {},
+        queued_at=timezone.now(),
+        attempts=1,
+    )
+    email_id = email.pk
+    transaction.on_commit(lambda: outbox_email_send_task.delay(email_id), robust=True)
+    return email
+
+
+OUTBOX_KEPT = datetime.timedelta(days=30)
+
+
+def email_send(*, email_id: int) -> bool:
+    """Send one outbox email, at most once however often it was queued; True if this call sent
+    it. One whose renderer finds it no longer wanted is cancelled instead; one already sent,
+    cancelled or given up is left alone. When the mail server fails, nothing is marked and the
+    sweep queues it again."""
+    email = OutboxEmail.objects.filter(pk=email_id).first()
+    if email is None:
+        return False
+    try:
+        rendered = outbox.render(email)
+    except LookupError:
+        logger.exception("Cannot write outbox email %d; the sweep gives up on it later", email_id)
+        return False
+    with transaction.atomic():
+        waiting = OutboxEmail.objects.filter(
+            pk=email_id, sent_at__isnull=True, cancelled_at__isnull=True, given_up_at__isnull=True
+        )
+        if rendered is None:
+            waiting.update(cancelled_at=timezone.now())
+            return False
+        # Marked and sent in one transaction: the mark is undone if sending fails, and the row
+        # stays locked meanwhile, so a second message for it waits, then finds it sent.
+        if not waiting.update(sent_at=timezone.now()):
+            return False
+        subject, body = rendered
+        send_mail(
+            # A header holds one line: titles written elsewhere may carry line breaks.
+            subject=email_subject(subject),
+            message=body,
+            from_email=None,
+            recipient_list=[email.to],
+        )
+    return True
+
+
+def emails_requeue(*, limit: int = 500) -> list[int]:
+    """Queue again the outbox emails still unsent NOTIFICATION_EMAIL_RETRY_SECONDS after they
+    were last queued (Redis was away, the worker died, the mail server refused); give up, and
+    log, those made more than NOTIFICATION_EMAIL_GIVE_UP_HOURS ago; delete those sent or
+    cancelled more than OUTBOX_KEPT ago (given-up ones stay). Returns the ids queued,
+    once this commits. `email_send` sends each at most once, so a message that was only late
+    and this one do not both send."""
+    now = timezone.now()
+    unsent = OutboxEmail.objects.filter(
+        sent_at__isnull=True, cancelled_at__isnull=True, given_up_at__isnull=True
+    )
+    with transaction.atomic():
+        too_old = list(
+            unsent.filter(
+                created_at__lt=now
+                - datetime.timedelta(hours=settings.NOTIFICATION_EMAIL_GIVE_UP_HOURS)
+            ).values_list("pk", flat=True)[:limit]
+        )
+        if too_old:
+            OutboxEmail.objects.filter(pk__in=too_old).update(given_up_at=now)
+            logger.error(
+                "Gave up sending %d outbox email(s), still unsent after %d hours: ids %s",
+                len(too_old),
+                settings.NOTIFICATION_EMAIL_GIVE_UP_HOURS,
+                too_old,
+            )
+        cutoff = now - datetime.timedelta(seconds=settings.NOTIFICATION_EMAIL_RETRY_SECONDS)
+        # Skip rows a sending worker holds: it is sending them now.
+        due = list(
+            unsent.select_for_update(skip_locked=True)
+            .filter(queued_at__lte=cutoff)
+            .order_by("created_at", "id")
+            .values_list("pk", flat=True)[:limit]
+        )
+        OutboxEmail.objects.filter(pk__in=due).update(queued_at=now, attempts=F("attempts") + 1)
+        if due:
+            logger.warning("Queued %d unsent outbox email(s) again: ids %s", len(due), due)
+            transaction.on_commit(lambda: [outbox_email_send_task.delay(pk) for pk in due])
+        # Sent and cancelled rows are kept a while for whoever asks "was it sent?", then go.
+        OutboxEmail.objects.filter(
+            Q(sent_at__lt=now - OUTBOX_KEPT) | Q(cancelled_at__lt=now - OUTBOX_KEPT)
+        ).delete()
     return due
 
 

@@ -281,6 +281,7 @@ CELERY_TASK_ROUTES = {
     "signoffs.tasks.packet_render": {"queue": "packets"},
     "truststream.tasks.notification_email": {"queue": "mail"},
     "truststream.tasks.tokens_revoked_email": {"queue": "mail"},
+    "truststream.tasks.outbox_email_send": {"queue": "mail"},
     "planning.tasks.membership_added_notify": {"queue": "mail"},
     "planning.tasks.invitation_send": {"queue": "mail"},
 }
@@ -329,8 +330,9 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Seals whose timestamp token could not be had when they were taken (the TSA was away).
     "seals-timestamp": {"task": "truststream.tasks.seals_timestamp", "schedule": 600},
-    # Immediate emails that were not sent (Redis away when they were queued, the mail server
-    # refusing through every retry) are queued again, for NOTIFICATION_EMAIL_GIVE_UP_HOURS.
+    # Emails that were not sent (Redis away when they were queued, the mail server refusing),
+    # immediate notifications' and the outbox's (invitations, "you were added", tokens
+    # revoked), are queued again, for NOTIFICATION_EMAIL_GIVE_UP_HOURS.
     "notification-emails-requeue": {
         "task": "truststream.tasks.notification_emails_requeue",
         "schedule": env_int("NOTIFICATION_EMAIL_SWEEP_SECONDS", 300),
@@ -351,9 +353,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# An immediate email still unsent this long after it was (last) queued is queued again by the
-# sweep above; one still unsent this many hours after its notification was made is given up
-# and logged (the notification stays under the bell).
+# An email (immediate notification or outbox) still unsent this long after it was (last) queued
+# is queued again by the sweep above; one still unsent this many hours after it was made is
+# given up and logged (a notification stays under the bell).
 NOTIFICATION_EMAIL_RETRY_SECONDS = env_int("NOTIFICATION_EMAIL_RETRY_SECONDS", 300)
 NOTIFICATION_EMAIL_GIVE_UP_HOURS = env_int("NOTIFICATION_EMAIL_GIVE_UP_HOURS", 24)
 

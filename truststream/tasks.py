@@ -43,14 +43,25 @@ def notification_email(notification_id: int) -> None:
 
 
 @shared_task
+def outbox_email_send(email_id: int) -> None:
+    """Send one email of the outbox (truststream.outbox), at most once."""
+    from truststream.services import email_send
+
+    email_send(email_id=email_id)
+
+
+@shared_task
 @once_per(
     max(1, settings.CELERY_BEAT_SCHEDULE["notification-emails-requeue"]["schedule"] * 9 // 10)
 )
 def notification_emails_requeue() -> None:
-    """Every five minutes: queue again the immediate emails that were not sent."""
+    """Every five minutes: queue again the emails that were not sent, the immediate
+    notifications' and the outbox's (invitations, "you were added", tokens revoked)."""
+    from truststream.services import emails_requeue
     from truststream.services import notification_emails_requeue as requeue
 
     requeue()
+    emails_requeue()
 
 
 @shared_task
@@ -99,25 +110,16 @@ def digest_send(user_id: int) -> int:
 
 @shared_task
 def tokens_revoked_email(user_id: int, names: list[str], reason: str) -> None:
-    """Tell a person that their API tokens were revoked, which ones, and why."""
+    """Messages queued before the outbox (truststream.outbox) are handed over to it.
+    Remove once no worker can hold one of these any more."""
+    from truststream import outbox
+    from truststream.services import email_queue
+
     user = get_user_model().objects.filter(pk=user_id).first()
-    if user is None:
-        return
-    listed = "\n".join(f"- {name}" for name in names)
-    count = len(names)
-    send_mail(
-        subject=email_subject(f"Your API token{'s were' if count != 1 else ' was'} revoked"),
-        message=(
-            f"Hello,\n\n{reason[:1].upper()}{reason[1:]}, so we revoked the API "
-            f"token{'s' if count != 1 else ''} you had:\n\n{listed}\n\n"
-            "Calls made with them now fail. Create new tokens for the pipelines that need "
-            f"them: {settings.SITE_URL}{reverse('tokens')}\n\n"
-            "If you did not do this, reset your password at once and tell your "
-            "administrator.\n\n— TrustStram Readiness\n"
-        ),
-        from_email=None,
-        recipient_list=[user.email],
-    )
+    if user is not None:
+        email_queue(
+            kind=outbox.TOKENS_REVOKED, to=user.email, context={"names": names, "reason": reason}
+        )
 
 
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)

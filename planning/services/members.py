@@ -6,15 +6,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from planning import live, selectors
+from planning import emails, live, selectors
 from planning.access import sync_permissions, sync_team_permissions
 from planning.models import DeploymentPlan, Invitation, PlanMembership, PlanTeam
 from planning.services._common import Role
 from planning.services.locks import _lock_plan
 from planning.signals import member_removed, plan_content_changed, team_removed
-from planning.tasks import invitation_send as invitation_send_task
-from planning.tasks import membership_added_notify as membership_added_notify_task
 from truststream.models import Team
+from truststream.services import email_queue
 
 
 def _check_role(role: str) -> None:
@@ -40,8 +39,8 @@ def membership_add(*, plan: DeploymentPlan, actor, email: str, role: str) -> Pla
     if PlanMembership.objects.filter(plan=plan, user=user).exists():
         raise ValidationError({"email": f"{user.email} is already a member of this plan."})
     membership = _member_join(plan=plan, user=user, role=role, added_by=actor)
-    # robust: with Redis away the member is still added; only the courtesy email is lost.
-    transaction.on_commit(lambda: membership_added_notify_task.delay(membership.pk), robust=True)
+    # In the outbox, with the membership: sent once Redis is there, not if they leave first.
+    email_queue(kind=emails.MEMBER_ADDED, to=user.email, ref_id=membership.pk)
     return membership
 
 
@@ -78,9 +77,9 @@ def invitation_create(*, plan: DeploymentPlan, actor, email: str, role: str) -> 
     )
     invitation.full_clean()
     invitation.save()
-    # robust: with Redis away the invitation is still made; its email is lost, and the owner
-    # withdraws it and invites again (docs/operations.md, "When Redis is away").
-    transaction.on_commit(lambda: invitation_send_task.delay(invitation.pk), robust=True)
+    # In the outbox, with the invitation: with Redis away the email is sent once it is back
+    # (the sweep), and not at all if the invitation is withdrawn or replaced first.
+    email_queue(kind=emails.INVITATION, to=invitation.email, ref_id=invitation.pk)
     live.bump_on_commit(plan.pk)
     return invitation
 

@@ -37,9 +37,10 @@ def broker():
 def test_each_kind_of_work_goes_to_its_queue(broker):
     signoff_tasks.packet_render.delay(1)
     core_tasks.notification_email.delay(1)
+    core_tasks.outbox_email_send.delay(1)
     signoff_tasks.plan_changed.delay(1)
     signoff_tasks.plan_changed.delay(2)
-    assert (broker("packets"), broker("mail"), broker("default")) == (1, 1, 2)
+    assert (broker("packets"), broker("mail"), broker("default")) == (1, 2, 2)
 
 
 def test_workers_take_one_packet_at_a_time_and_acknowledge_after_the_work():

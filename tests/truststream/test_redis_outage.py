@@ -3,6 +3,7 @@ their own, is stopped and started again empty. The shared Redis is never touched
 
 import datetime
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -229,3 +230,55 @@ def test_an_email_still_unsent_after_a_day_is_given_up_and_logged(
     )
     tasks.notification_email(notification.pk)  # a late message does not send it either
     assert not [m for m in mail.outbox if "mentioned" in m.subject]
+
+
+def test_an_invitation_made_while_redis_was_down_is_emailed_once_it_is_back(
+    private_broker, client_for, plan, owner, mailoutbox
+):
+    from celery.contrib.testing.worker import start_worker
+
+    from truststream.models import OutboxEmail
+
+    def invite(address):
+        response = client_for(owner).post(
+            reverse("planning:member_add", args=[plan.pk]), {"email": address, "role": "editor"}
+        )
+        assert response.status_code == 302  # the page answers as it always does
+
+    def invitations_to(address):
+        return [m for m in mail.outbox if m.to == [address] and "invited" in m.subject]
+
+    private_broker.stop()
+    invite("newcomer@example.com")  # its email cannot be queued: the invitation is made
+    invite("changed-mind@example.com")
+    withdrawn = plan.invitations.get(email="changed-mind@example.com")
+    response = client_for(owner).post(
+        reverse("planning:invitation_withdraw", args=[plan.pk, withdrawn.pk])
+    )
+    assert response.status_code == 302
+    private_broker.start()
+    invite("late@example.com")  # queued now, and queued again by the sweep below
+
+    later = timezone.now() + datetime.timedelta(minutes=8)
+    with time_machine.travel(later):
+        tasks.notification_emails_requeue()
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        wait_for(
+            lambda: invitations_to("newcomer@example.com") and invitations_to("late@example.com")
+        )
+        queue = f"{app.conf.broker_transport_options['global_keyprefix']}mail"
+        client = redis.Redis.from_url(private_broker.url)
+        wait_for(lambda: client.llen(queue) == 0)
+    # Each invitation was emailed once, with its link; the withdrawn one was not emailed.
+    [message] = invitations_to("newcomer@example.com")
+    link = re.search(r"http://127\.0\.0\.1:8000(/invitations/\S+/)", message.body).group(1)
+    page = client_for(owner).get(link)  # the link opens the invitation (not an expired one)
+    assert page.status_code == 200 and b"newcomer@example.com" in page.content
+    assert len(invitations_to("late@example.com")) == 1
+    assert invitations_to("changed-mind@example.com") == []
+    assert OutboxEmail.objects.get(to="changed-mind@example.com").cancelled_at is not None
+
+    with time_machine.travel(later + datetime.timedelta(minutes=10)):
+        tasks.notification_emails_requeue()  # nothing left to send
+    assert len(invitations_to("newcomer@example.com")) == 1
+    assert len(invitations_to("late@example.com")) == 1
