@@ -52,6 +52,7 @@ bench: setup
 	$(EMBEDDED) exec -- $(PY) bench/pages_bench.py
 	$(EMBEDDED) exec -- $(PY) bench/volume_bench.py
 	$(EMBEDDED) exec -- $(PY) bench/reports_bench.py
+	$(EMBEDDED) exec -- $(PY) bench/gates_bench.py
 	# These two start their own private Postgres and Redis (ports from BENCH_PORT, 8350).
 	$(PY) bench/faults_bench.py
 	$(PY) bench/scale_bench.py

@@ -4,18 +4,20 @@
     python -m truststream.embedded exec -- .venv/bin/python bench/volume_bench.py
     # BENCH_PLANS (10000), BENCH_EVENTS (1000000), BENCH_BUSY (400): the events go to that
     # many of the other plans, so each of those has BENCH_EVENTS / BENCH_BUSY events.
-    # BENCH_EXPLAIN_DIR: write each query of the audit and activity pages there, with its
-    # EXPLAIN (ANALYZE, BUFFERS) plan, before and after seeding.
+    # BENCH_MEMBER_OF (60): the member's plans besides the measured one, made before the first
+    # measurement, so that the plan list and the portfolio show the same rows before and after.
+    # BENCH_EXPLAIN_DIR: write each query of the plan list, the portfolio, the audit and the
+    # activity pages there, with its EXPLAIN (ANALYZE, BUFFERS) plan, before and after seeding.
 
-One member's plan is measured (plan list, overview, audit page, activity page: queries and
-median time through Django's test client) on an empty database, then again after seeding,
-with SQL (INSERT … SELECT over generate_series), BENCH_PLANS other plans and BENCH_EVENTS
-checklist-item events spread over BENCH_BUSY of them. The overview is measured as the first
-reader after a change (nothing cached). The audit and activity pages' queries are also run
-under EXPLAIN (ANALYZE, BUFFERS) before and after: the database's own time (execution, and
-planning apart), the buffers read, and whether Postgres chose to compile any of them (JIT),
-which is what made them slow when the planner estimated this plan's trail from the average
-plan's. Everything happens in a throwaway database created and
+One member's plan is measured (plan list, portfolio, overview, audit page, activity page:
+queries and median time through Django's test client) on an empty database, then again after
+seeding, with SQL (INSERT … SELECT over generate_series), BENCH_PLANS other plans (each owned by
+someone else) and BENCH_EVENTS checklist-item events spread over BENCH_BUSY of them. The
+overview is measured as the first reader after a change (nothing cached). The other pages'
+queries are also run under EXPLAIN (ANALYZE, BUFFERS) before and after: the database's own time
+(execution, and planning apart), the buffers read, and whether Postgres chose to compile any of
+them (JIT), which is what made the audit pages slow when the planner estimated this plan's
+trail from the average plan's. Everything happens in a throwaway database created and
 dropped here (bench/benchdb.py).
 """
 
@@ -43,6 +45,7 @@ from django.urls import reverse
 PLANS = int(os.environ.get("BENCH_PLANS", "10000"))
 EVENTS = int(os.environ.get("BENCH_EVENTS", "1000000"))
 BUSY = int(os.environ.get("BENCH_BUSY", "400"))
+MEMBER_OF = int(os.environ.get("BENCH_MEMBER_OF", "60"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
 # A folder to write each query's plan into (EXPLAIN (ANALYZE, BUFFERS)), before and after seeding.
 EXPLAIN_DIR = os.environ.get("BENCH_EXPLAIN_DIR", "")
@@ -54,6 +57,7 @@ def make_plan():
     from tests.factories import UserFactory, make_plan
 
     owner = UserFactory(username="bench-owner")
+    UserFactory(username="bench-other")
     plan = make_plan(owner, title="Volume bench")
     # A trail of some length of its own: every item changed twice.
     for item in ChecklistItem.objects.filter(plan=plan):
@@ -63,18 +67,40 @@ def make_plan():
         checklist_services.item_set_state(
             item=item, actor=owner, state="passed", version=item.version
         )
+    copies_make(plan, MEMBER_OF, member=owner, role="viewer", label="mine")
     return owner, plan
+
+
+def copies_make(plan, count: int, *, member, role: str, label: str) -> None:
+    """`count` copies of the plan's row (not its parts), each with `member` as its `role`."""
+    from planning.models import DeploymentPlan, PlanMembership
+
+    plans = DeploymentPlan._meta.db_table
+    columns = [f.column for f in DeploymentPlan._meta.concrete_fields if f.column != "id"]
+    values = [f"{c} || ' {label} ' || g" if c == "title" else c for c in columns]
+    memberships = PlanMembership._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH copies AS (INSERT INTO {plans} ({', '.join(columns)}) "  # noqa: S608
+            f"SELECT {', '.join(values)} FROM {plans}, generate_series(1, %s) g "
+            f"WHERE id = %s RETURNING id) "
+            f"INSERT INTO {memberships} (plan_id, user_id, role, created_at) "
+            f"SELECT id, %s, %s, now() FROM copies",
+            [count, plan.pk, member.pk, role],
+        )
 
 
 def seed(plan) -> float:
     """The other plans and the events; the seconds it took."""
+    from django.contrib.auth import get_user_model
+
     from checklists.models import ChecklistItemEvent
     from planning.models import DeploymentPlan
 
     started = time.perf_counter()
+    other = get_user_model().objects.get(username="bench-other")
+    copies_make(plan, PLANS, member=other, role="owner", label="other")
     plans = DeploymentPlan._meta.db_table
-    columns = [f.column for f in DeploymentPlan._meta.concrete_fields if f.column != "id"]
-    values = [f"{c} || ' ' || g" if c == "title" else c for c in columns]
     events = ChecklistItemEvent._meta.db_table
     event_columns = [f.column for f in ChecklistItemEvent._meta.concrete_fields]
     event_columns.remove("pgh_id")
@@ -90,13 +116,8 @@ def seed(plan) -> float:
     event_values = [chosen.get(c, f"e.{c}") for c in event_columns]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {plans} ({', '.join(columns)}) "  # noqa: S608 - names from the models
-            f"SELECT {', '.join(values)} FROM {plans}, generate_series(1, %s) g WHERE id = %s",
-            [PLANS, plan.pk],
-        )
-        cursor.execute(
-            f"SELECT id FROM {plans} WHERE id <> %s ORDER BY id LIMIT %s",  # noqa: S608
-            [plan.pk, BUSY],
+            f"SELECT id FROM {plans} WHERE title LIKE '%% other %%' ORDER BY id LIMIT %s",  # noqa: S608
+            [BUSY],
         )
         busy_ids = [row[0] for row in cursor.fetchall()]
         cursor.execute(
@@ -118,6 +139,7 @@ def measure(owner, plan) -> dict[str, tuple[int, float]]:
     client.force_login(owner)
     pages = {
         "plan list": reverse("planning:plan_list"),
+        "portfolio": reverse("reports:portfolio"),
         "overview (nothing cached)": reverse("planning:plan_detail", args=[plan.pk]),
         "audit page": reverse("planning:audit", args=[plan.pk]),
         "activity page": reverse("planning:activity", args=[plan.pk]),
@@ -145,14 +167,20 @@ def measure(owner, plan) -> dict[str, tuple[int, float]]:
 
 
 def explain(owner, plan, stage: str) -> dict[str, tuple[float, float, int, bool]]:
-    """The database's own time for the audit and activity pages' queries (EXPLAIN ANALYZE,
+    """The database's own time for the pages' queries (EXPLAIN ANALYZE,
     summed: execution, and planning apart), the shared buffers they touched, and whether
     Postgres compiled any of them (JIT): figures the Python side's share of two busy cores
     does not move."""
     client = Client()
     client.force_login(owner)
     results = {}
-    for name in ("audit", "activity"):
+    pages = {
+        "plan list": reverse("planning:plan_list"),
+        "portfolio": reverse("reports:portfolio"),
+        "audit page": reverse("planning:audit", args=[plan.pk]),
+        "activity page": reverse("planning:activity", args=[plan.pk]),
+    }
+    for name, url in pages.items():
         captured = []
 
         def note(execute, sql, params, many, context, captured=captured):
@@ -160,7 +188,7 @@ def explain(owner, plan, stage: str) -> dict[str, tuple[float, float, int, bool]
             return execute(sql, params, many, context)
 
         with connection.execute_wrapper(note):
-            client.get(reverse(f"planning:{name}", args=[plan.pk]))
+            client.get(url)
         total, planning, buffers, jit = 0.0, 0.0, 0, False
         with connection.cursor() as cursor:
             for number, (sql, params) in enumerate(captured, 1):
@@ -180,10 +208,10 @@ def explain(owner, plan, stage: str) -> dict[str, tuple[float, float, int, bool]
                 if EXPLAIN_DIR:
                     folder = Path(EXPLAIN_DIR)
                     folder.mkdir(parents=True, exist_ok=True)
-                    (folder / f"{stage}-{name}-{number:02}.txt").write_text(
+                    (folder / f"{stage}-{name.replace(' ', '-')}-{number:02}.txt").write_text(
                         cursor.mogrify(sql, params) + "\n\n" + "\n".join(lines) + "\n"
                     )
-        results[f"{name} page"] = (total, planning, buffers, jit)
+        results[name] = (total, planning, buffers, jit)
     return results
 
 

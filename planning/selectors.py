@@ -20,7 +20,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Lag
+from django.db.models.functions import Coalesce, Lag
 from django.utils import timezone
 
 from planning import reads
@@ -49,9 +49,13 @@ def plans_for_user(
     """The user's plans (archived ones or active ones), theirs or their teams', with the
     user's role (the highest of their own and their teams') and member count.
 
-    One query whatever the number of plans.
+    One query whatever the number of plans, whose cost follows the user's plans, not everyone's.
     """
-    own_role = PlanMembership.objects.filter(plan=OuterRef("pk"), user=user).values("role")[:1]
+    # A membership is one per plan and user: no order needed (the model's default one would
+    # join the plan and the user to sort a single row).
+    own_role = (
+        PlanMembership.objects.filter(plan=OuterRef("pk"), user=user).order_by().values("role")[:1]
+    )
     teams_roles = PlanTeam.objects.filter(plan=OuterRef("pk"), team__memberships__user=user)
     # The highest of the roles: owner, then editor, then viewer.
     my_role = Case(
@@ -65,10 +69,23 @@ def plans_for_user(
         default=Value(PlanMembership.Role.VIEWER),
         output_field=CharField(),
     )
+    member_count = (
+        PlanMembership.objects.filter(plan=OuterRef("pk"))
+        .order_by()
+        .values("plan")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    # One IN over the union of the user's plans and their teams'. Written as two INs joined by
+    # OR, Postgres filtered every plan in the database through both and, with 10,000 plans,
+    # expected thousands of rows, so it compiled the query (JIT) for seconds
+    # (docs/benchmarks.md, "The plan list at volume").
+    mine = PlanMembership.objects.filter(user=user).order_by().values("plan_id")
+    through_teams = (
+        PlanTeam.objects.filter(team__memberships__user=user).order_by().values("plan_id")
+    )
     plans = DeploymentPlan.objects.filter(
-        Q(pk__in=PlanMembership.objects.filter(user=user).values("plan_id"))
-        | Q(pk__in=PlanTeam.objects.filter(team__memberships__user=user).values("plan_id")),
-        archived_at__isnull=not archived,
+        pk__in=mine.union(through_teams), archived_at__isnull=not archived
     )
     if q:
         plans = plans.filter(Q(title__icontains=q) | Q(release_version__icontains=q))
@@ -77,7 +94,9 @@ def plans_for_user(
     if status:
         plans = plans.filter(status=status)
     return plans.annotate(
-        own_role=Subquery(own_role), my_role=my_role, member_count=Count("memberships")
+        own_role=Subquery(own_role),
+        my_role=my_role,
+        member_count=Coalesce(Subquery(member_count), 0),
     ).order_by("-updated_at", "-id")
 
 
