@@ -10,6 +10,7 @@ import asyncio
 import datetime
 import io
 import json
+import logging
 import re
 import resource
 import xml.etree.ElementTree as ET
@@ -251,7 +252,7 @@ def test_a_packet_without_a_document_timestamp_fails_its_signer_once_the_certifi
     assert "carries nothing that proves" in checks["signer"]["detail"]
 
 
-def test_a_crl_that_is_no_crl_is_refused_with_a_message(tmp_path, capsys):
+def test_a_crl_that_is_no_crl_is_refused_with_a_message(tmp_path, capsys, caplog):
     packet = write(tmp_path, "packet.pdf", b"%PDF-1.7\n%%EOF\n")
     for name, content in (("empty.crl", b""), ("text.crl", b"not a list\n")):
         crl = write(tmp_path, name, content)
@@ -261,6 +262,10 @@ def test_a_crl_that_is_no_crl_is_refused_with_a_message(tmp_path, capsys):
     code = verify_packet.main([str(packet), "--crl", str(tmp_path / "missing.crl")])
     assert code == verify_packet.UNREADABLE
     assert "Cannot read the CRL" in capsys.readouterr().err
+    # The command quiets pyHanko while it runs; run in a caller's process, it leaves the
+    # caller's logging as it found it.
+    logging.getLogger("a caller").warning("still heard")
+    assert "still heard" in caplog.text
 
 
 def _flip(pdf: bytes, at: int) -> bytes:

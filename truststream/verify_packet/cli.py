@@ -43,8 +43,18 @@ def main(argv: list[str] | None = None) -> int:
         "--max-mb", type=int, default=DEFAULT_MAX_MB, help="refuse larger files (default 64)"
     )
     args = parser.parse_args(argv)
-    # pyHanko logs what the report already says (an untrusted signer, a missing DSS).
+    # pyHanko logs what the report already says (an untrusted signer, a missing DSS). The
+    # threshold is put back afterwards: called in another program's process (a test, a
+    # script), the command must not silence that program's logging.
+    previous = logging.root.manager.disable
     logging.disable(logging.CRITICAL)
+    try:
+        return _run(args)
+    finally:
+        logging.disable(previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         report = verify(args.file, args.trust, args.max_mb * 1024 * 1024, args.crl)
     except Unreadable as error:
